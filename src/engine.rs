@@ -1,0 +1,202 @@
+//! The engine: one worker's models and the pipeline that turns a validated request into a
+//! response (extractive summary, abstractive summary, key facts).
+
+use std::time::{Duration, Instant};
+
+use crate::{
+    config::EngineConfig,
+    facts,
+    models::{embedding::SentenceEmbedder, ModelError},
+    pool::{Handler, PoolConfig, WorkerPool},
+    request::{ExtractiveMode, SummaryRequest},
+    response::{AbstractiveSummary, ExtractiveSentence, ExtractiveSummary, Field, Location, SummaryResponse, Timings},
+    summarize::{
+        abstractive::AbstractiveModel,
+        extractive::{self, Document, RankMode},
+    },
+};
+
+/// Why an admitted request failed inside a worker.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{what} needs {needs}, which this server was not started with: {hint}")]
+    NotConfigured { what: &'static str, needs: &'static str, hint: &'static str },
+    #[error("abstractive generation failed: {0}")]
+    Abstractive(rust_bert::RustBertError),
+    #[error("sentence embedding failed: {0}")]
+    Embedding(rust_bert::RustBertError),
+}
+
+/// Why the workers could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Load(#[from] ModelError),
+    #[error("warm-up failed: {0}")]
+    WarmUp(#[from] EngineError),
+}
+
+/// Starts `config.workers` threads, each loading and warming up its own models with
+/// `config.intra_op_threads` libtorch threads. Blocks until all are ready.
+pub fn start_workers(config: &EngineConfig) -> Result<WorkerPool<Engine>, StartError> {
+    let config = config.clone();
+    let threads = i32::try_from(config.intra_op_threads).unwrap_or(i32::MAX);
+    tch::set_num_threads(threads);
+    WorkerPool::start(PoolConfig { workers: config.workers, max_pending: config.max_pending }, move |_| {
+        // OpenMP keeps the thread count per calling thread, so set it on each worker too.
+        tch::set_num_threads(threads);
+        let mut engine = Engine::load(&config)?;
+        engine.warm_up()?;
+        Ok(engine)
+    })
+}
+
+/// The models one worker owns.
+pub struct Engine {
+    embedder: Option<SentenceEmbedder>,
+    abstractive: Vec<AbstractiveModel>,
+    default_profile: Option<String>,
+}
+
+impl Engine {
+    /// Loads every configured model onto the configured device.
+    pub fn load(config: &EngineConfig) -> Result<Engine, ModelError> {
+        let embedder = config.embedding_dir.as_deref().map(|dir| SentenceEmbedder::load(dir, config.device)).transpose()?;
+        let abstractive =
+            config.profiles.iter().map(|profile| AbstractiveModel::load(profile, config.device)).collect::<Result<_, _>>()?;
+        Ok(Engine { embedder, abstractive, default_profile: config.default_profile.clone() })
+    }
+
+    /// Runs each loaded model once, so that the first real request does not pay for lazy
+    /// initialisation and a broken model is found before the server reports SERVING.
+    pub fn warm_up(&mut self) -> Result<(), EngineError> {
+        let sample = "The council approved the new budget on Monday. Officials said spending would rise.";
+        if let Some(embedder) = &self.embedder {
+            embedder.embed(&[sample]).map_err(EngineError::Embedding)?;
+        }
+        for model in &self.abstractive {
+            let params = crate::request::AbstractiveParams { max_tokens: Some(4), min_tokens: Some(1), num_beams: Some(1), ..Default::default() };
+            model.summarize(sample, &params).map_err(EngineError::Abstractive)?;
+        }
+        Ok(())
+    }
+
+    /// Produces every output the request asks for.
+    pub fn summarize(&self, request: &SummaryRequest, queued: Duration) -> Result<SummaryResponse, EngineError> {
+        let started = Instant::now();
+        let mut timings = Timings { queue_ms: millis(queued), ..Timings::default() };
+        let article = &request.article;
+
+        let extractive = request
+            .outputs
+            .extractive
+            .then(|| timed(&mut timings.extractive_ms, || self.extractive(request)))
+            .transpose()?;
+        let abstractive = request
+            .outputs
+            .abstractive
+            .then(|| timed(&mut timings.abstractive_ms, || self.abstractive(request)))
+            .transpose()?;
+        let key_facts = request
+            .outputs
+            .key_facts
+            .then(|| timed(&mut timings.key_facts_ms, || facts::extract(article, request.max_facts)));
+
+        timings.total_ms = millis(queued) + millis(started.elapsed());
+        Ok(SummaryResponse {
+            request_id: request.request_id.clone(),
+            article_id: article.id.clone(),
+            extractive,
+            abstractive,
+            key_facts,
+            timings,
+        })
+    }
+
+    fn extractive(&self, request: &SummaryRequest) -> Result<ExtractiveSummary, EngineError> {
+        let article = &request.article;
+        let title = Some(article.title.as_str()).filter(|t| !t.trim().is_empty());
+        let document = Document::new(title, &article.body);
+        let embeddings = match request.extractive_mode {
+            ExtractiveMode::Lexical => None,
+            ExtractiveMode::Semantic | ExtractiveMode::Hybrid => {
+                let embedder = self.embedder.as_ref().ok_or(EngineError::NotConfigured {
+                    what: "semantic and hybrid extractive modes",
+                    needs: "a sentence-embedding model",
+                    hint: "start it with --embedding-model-dir DIR (make run points it at all-MiniLM-L6-v2)",
+                })?;
+                Some(embedder.embed(&document.candidate_texts()).map_err(EngineError::Embedding)?)
+            }
+        };
+        let mode = match (request.extractive_mode, &embeddings) {
+            (ExtractiveMode::Semantic, Some(e)) => RankMode::Semantic(e),
+            (ExtractiveMode::Hybrid, Some(e)) => RankMode::Hybrid(e),
+            _ => RankMode::Lexical,
+        };
+        let chosen = extractive::select(&document, request.extractive_length, mode);
+        let body = article.body.as_str();
+        let candidates = document.candidate_ranges();
+        let sentences: Vec<ExtractiveSentence> = chosen
+            .into_iter()
+            .map(|s| ExtractiveSentence {
+                text: body[s.range.clone()].to_string(),
+                location: Location::of(Field::Body, body, &s.range),
+                score: s.score,
+                index: candidates.iter().position(|r| *r == s.range).unwrap_or_default() as u32,
+            })
+            .collect();
+        let text = sentences.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("\n");
+        Ok(ExtractiveSummary {
+            sentences,
+            text,
+            mode: request.extractive_mode,
+            total_sentences: candidates.len() as u32,
+        })
+    }
+
+    fn abstractive(&self, request: &SummaryRequest) -> Result<AbstractiveSummary, EngineError> {
+        let wanted = request.abstractive.model.as_ref().or(self.default_profile.as_ref());
+        let model = wanted
+            .and_then(|name| self.abstractive.iter().find(|m| &m.profile().name == name))
+            .ok_or(EngineError::NotConfigured {
+                what: "abstractive summaries",
+                needs: "an abstractive model",
+                hint: "start it with --model-dir DIR (a Hugging Face BART, T5 or Pegasus directory)",
+            })?;
+        let article = &request.article;
+        let input = if article.title.trim().is_empty() {
+            article.body.clone()
+        } else {
+            format!("{}. {}", article.title.trim().trim_end_matches('.'), article.body)
+        };
+        let output = model.summarize(&input, &request.abstractive).map_err(EngineError::Abstractive)?;
+        Ok(AbstractiveSummary {
+            text: output.text,
+            model_id: model.profile().name.clone(),
+            chunked: output.chunks > 1,
+            chunks: output.chunks as u32,
+            input_tokens: output.input_tokens as u32,
+        })
+    }
+}
+
+impl Handler for Engine {
+    type Request = SummaryRequest;
+    type Response = SummaryResponse;
+    type Error = EngineError;
+
+    fn handle(&mut self, request: SummaryRequest, queued: Duration) -> Result<SummaryResponse, EngineError> {
+        self.summarize(&request, queued)
+    }
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn timed<T>(slot: &mut f64, work: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let result = work();
+    *slot = millis(started.elapsed());
+    result
+}

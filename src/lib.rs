@@ -1,0 +1,17 @@
+//! newsgist: news summarisation (extractive and abstractive) and who/what/when/where key
+//! facts, served over gRPC and from the command line.
+
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod facts;
+pub mod models;
+pub mod nlp;
+pub mod pool;
+pub mod proto;
+pub mod request;
+pub mod response;
+pub mod server;
+pub mod summarize;
+pub mod text;

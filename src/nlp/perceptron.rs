@@ -1,0 +1,426 @@
+//! Averaged multi-class perceptron over hashed sparse features.
+//!
+//! Training keeps exact per-feature weight rows in a hash map; [`Trainer::finish`] averages,
+//! prunes small rows and quantises each weight to one byte, giving a compact [`Model`] that is
+//! serialised as delta-coded keys plus weight rows and rebuilt into an open-addressing table
+//! on load.
+
+use std::collections::HashMap;
+
+use super::NlpError;
+
+const K1: u64 = 0x9E37_79B9_7F4A_7C15;
+const K2: u64 = 0xFF51_AFD7_ED55_8CCD;
+
+/// FNV-1a over bytes, finalised so that short strings spread over all 64 bits.
+pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    finalise(h)
+}
+
+fn finalise(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(K2);
+    h ^= h >> 29;
+    h
+}
+
+/// Feature key for template `t` over one value. Keys are never 0 (0 marks an empty slot).
+#[inline]
+pub(crate) fn key1(t: u32, a: u64) -> u64 {
+    finalise(u64::from(t).wrapping_mul(K1) ^ a) | 1
+}
+
+/// Feature key for template `t` over two values (order matters).
+#[inline]
+pub(crate) fn key2(t: u32, a: u64, b: u64) -> u64 {
+    key1(t, a.rotate_left(23) ^ b.wrapping_mul(K1))
+}
+
+/// Feature key for template `t` over three values.
+#[inline]
+pub(crate) fn key3(t: u32, a: u64, b: u64, c: u64) -> u64 {
+    key2(t, a.rotate_left(41) ^ b.wrapping_mul(K2), c)
+}
+
+/// Deterministic xorshift generator for shuffling and exploration during training.
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(K1) | 1)
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// Uniform float in [0, 1).
+    pub(crate) fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub(crate) fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next_u64() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+/// Training-time weights. Averaging uses the "accumulate c * delta" trick so that each update
+/// touches only the rows of the active features.
+pub(crate) struct Trainer {
+    classes: usize,
+    /// Per feature: `classes` current weights followed by `classes` accumulated c*delta.
+    rows: HashMap<u64, Vec<f64>>,
+    instances: f64,
+}
+
+impl Trainer {
+    pub(crate) fn new(classes: usize) -> Trainer {
+        Trainer {
+            classes,
+            rows: HashMap::new(),
+            instances: 1.0,
+        }
+    }
+
+    /// Current (non-averaged) scores of every class.
+    pub(crate) fn scores(&self, feats: &[u64], out: &mut [f64]) {
+        out.iter_mut().for_each(|s| *s = 0.0);
+        for f in feats {
+            if let Some(row) = self.rows.get(f) {
+                for (s, w) in out.iter_mut().zip(&row[..self.classes]) {
+                    *s += w;
+                }
+            }
+        }
+    }
+
+    /// Call once per training instance, whether or not it updates.
+    pub(crate) fn tick(&mut self) {
+        self.instances += 1.0;
+    }
+
+    /// Standard perceptron update: reward `truth`, penalise `guess`.
+    pub(crate) fn update(&mut self, feats: &[u64], truth: usize, guess: usize) {
+        if truth == guess {
+            return;
+        }
+        let c = self.instances;
+        let n = self.classes;
+        for f in feats {
+            let row = self.rows.entry(*f).or_insert_with(|| vec![0.0; 2 * n]);
+            row[truth] += 1.0;
+            row[n + truth] += c;
+            row[guess] -= 1.0;
+            row[n + guess] -= c;
+        }
+    }
+
+    /// Averages, quantises and keeps only rows whose largest weight is at least
+    /// `prune` times the model's top weight. Quantisation is logarithmic (sign plus a
+    /// 7-bit exponent step of [`RATIO`]), so small and large weights keep the same relative
+    /// precision in one byte.
+    pub(crate) fn finish(self, prune: f32) -> Model {
+        let n = self.classes;
+        let c = self.instances;
+        let mut merged: HashMap<u32, Vec<f32>> = HashMap::new();
+        for (k, row) in self.rows {
+            let slot = merged.entry(fold_key(k)).or_insert_with(|| vec![0.0; n]);
+            for (i, s) in slot.iter_mut().enumerate() {
+                *s += (row[i] - row[n + i] / c) as f32;
+            }
+        }
+        let mut mags: Vec<f32> = merged
+            .values()
+            .flat_map(|r| r.iter().map(|w| w.abs()))
+            .filter(|w| *w > 0.0)
+            .collect();
+        mags.sort_by(|a, b| a.total_cmp(b));
+        let top = mags.last().copied().unwrap_or(1.0).max(f32::MIN_POSITIVE);
+        let mut entries: Vec<(u32, Vec<u8>)> = merged
+            .into_iter()
+            .filter(|(_, row)| row.iter().any(|w| w.abs() >= top * prune))
+            .map(|(k, row)| (k, row.iter().map(|w| encode(*w, top)).collect()))
+            .collect();
+        entries.sort_unstable_by_key(|(k, _)| *k);
+        let keys: Vec<u32> = entries.iter().map(|(k, _)| *k).collect();
+        let weights: Vec<u8> = entries.into_iter().flat_map(|(_, w)| w).collect();
+        Model::build(n, top, &keys, &weights)
+    }
+}
+
+/// Ratio between consecutive quantisation levels.
+const RATIO: f32 = 1.1;
+
+fn encode(w: f32, top: f32) -> u8 {
+    if w == 0.0 {
+        return 0;
+    }
+    let level = 127.0 + (w.abs() / top).ln() / RATIO.ln();
+    if level < 0.5 {
+        return 0;
+    }
+    let q = level.round().clamp(1.0, 127.0) as u8;
+    if w < 0.0 {
+        q | 0x80
+    } else {
+        q
+    }
+}
+
+fn decode_table(top: f32) -> [f32; 256] {
+    std::array::from_fn(|b| {
+        let q = (b & 0x7f) as i32;
+        if q == 0 {
+            0.0
+        } else {
+            let v = top * RATIO.powi(q - 127);
+            if b & 0x80 != 0 {
+                -v
+            } else {
+                v
+            }
+        }
+    })
+}
+
+/// Feature keys are stored as 32 bits; the few collisions among a model's rows are merged.
+#[inline]
+fn fold_key(k: u64) -> u32 {
+    ((k ^ (k >> 32)) as u32) | 1
+}
+
+/// Compact inference model: open-addressing table whose slots hold the key and the weight
+/// row inline, so a lookup touches one cache line.
+pub(crate) struct Model {
+    classes: usize,
+    top: f32,
+    rows: usize,
+    bits: u32,
+    stride: usize,
+    table: Vec<u8>,
+    lut: [f32; 256],
+}
+
+impl Model {
+    /// A model with no weights: every class scores zero.
+    pub(crate) fn empty(classes: usize) -> Model {
+        Model::build(classes, 1.0, &[], &[])
+    }
+
+    /// `keys` are unique; `weights` holds `classes` bytes per key, in the same order.
+    fn build(classes: usize, top: f32, keys: &[u32], weights: &[u8]) -> Model {
+        let bits = (keys.len().max(1) * 2).next_power_of_two().trailing_zeros().max(1);
+        let cap = 1usize << bits;
+        let stride = 4 + classes;
+        let mut table = vec![0u8; cap * stride];
+        for (row, &k) in keys.iter().enumerate() {
+            let mut i = Self::home(k, bits);
+            loop {
+                let slot = &mut table[i * stride..(i + 1) * stride];
+                let existing = u32::from_le_bytes([slot[0], slot[1], slot[2], slot[3]]);
+                if existing == 0 {
+                    slot[..4].copy_from_slice(&k.to_le_bytes());
+                    slot[4..].copy_from_slice(&weights[row * classes..(row + 1) * classes]);
+                    break;
+                }
+                if existing == k {
+                    break;
+                }
+                i = (i + 1) & (cap - 1);
+            }
+        }
+        Model {
+            classes,
+            top,
+            rows: keys.len(),
+            bits,
+            stride,
+            table,
+            lut: decode_table(top),
+        }
+    }
+
+    #[inline]
+    fn home(k: u32, bits: u32) -> usize {
+        (k.wrapping_mul(0x9E37_79B1) >> (32 - bits)) as usize
+    }
+
+    /// Number of output classes.
+    pub(crate) fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// Number of stored feature rows.
+    pub(crate) fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Scores of every class.
+    pub(crate) fn scores(&self, feats: &[u64], out: &mut [f32]) {
+        out.iter_mut().for_each(|s| *s = 0.0);
+        let mask = (1usize << self.bits) - 1;
+        for &f in feats {
+            let k = fold_key(f);
+            let mut i = Self::home(k, self.bits);
+            loop {
+                let slot = &self.table[i * self.stride..(i + 1) * self.stride];
+                let existing = u32::from_le_bytes([slot[0], slot[1], slot[2], slot[3]]);
+                if existing == k {
+                    for (s, w) in out.iter_mut().zip(&slot[4..]) {
+                        *s += self.lut[usize::from(*w)];
+                    }
+                    break;
+                }
+                if existing == 0 {
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+        }
+    }
+
+    /// Serialises as `classes u32, rows u32, top f32`, the sorted keys as LEB128 deltas, then
+    /// the weight rows in key order.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.classes as u32).to_le_bytes());
+        out.extend_from_slice(&(self.rows as u32).to_le_bytes());
+        out.extend_from_slice(&self.top.to_le_bytes());
+        let mut slots: Vec<&[u8]> = self
+            .table
+            .chunks_exact(self.stride)
+            .filter(|s| s[..4] != [0, 0, 0, 0])
+            .collect();
+        slots.sort_unstable_by_key(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+        let mut last = 0u32;
+        for s in &slots {
+            let k = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+            let mut d = k - last;
+            last = k;
+            loop {
+                let byte = (d & 0x7f) as u8;
+                d >>= 7;
+                if d == 0 {
+                    out.push(byte);
+                    break;
+                }
+                out.push(byte | 0x80);
+            }
+        }
+        for s in slots {
+            out.extend_from_slice(&s[4..]);
+        }
+    }
+
+    /// Reads what [`Model::write`] produced, advancing `input`.
+    pub(crate) fn read(input: &mut &[u8]) -> Result<Model, NlpError> {
+        let classes = read_u32(input)? as usize;
+        let rows = read_u32(input)? as usize;
+        let top = f32::from_bits(read_u32(input)?);
+        if classes == 0 || classes > 4096 || !top.is_finite() || top <= 0.0 {
+            return Err(NlpError::Format("bad model header".into()));
+        }
+        if rows > input.len() {
+            return Err(NlpError::Format("bad row count".into()));
+        }
+        let mut keys = Vec::with_capacity(rows);
+        let mut last = 0u32;
+        let mut pos = 0;
+        for _ in 0..rows {
+            let mut d = 0u32;
+            let mut shift = 0;
+            loop {
+                let byte = *input
+                    .get(pos)
+                    .ok_or_else(|| NlpError::Format("truncated keys".into()))?;
+                pos += 1;
+                d |= u32::from(byte & 0x7f).checked_shl(shift).unwrap_or(0);
+                shift += 7;
+                if byte & 0x80 == 0 || shift > 35 {
+                    break;
+                }
+            }
+            last = last.wrapping_add(d);
+            keys.push(last);
+        }
+        let need = rows * classes;
+        if input.len() < pos + need {
+            return Err(NlpError::Format("truncated weights".into()));
+        }
+        let model = Model::build(classes, top, &keys, &input[pos..pos + need]);
+        *input = &input[pos + need..];
+        Ok(model)
+    }
+}
+
+pub(crate) fn read_u32(input: &mut &[u8]) -> Result<u32, NlpError> {
+    if input.len() < 4 {
+        return Err(NlpError::Format("truncated input".into()));
+    }
+    let (head, rest) = input.split_at(4);
+    *input = rest;
+    Ok(u32::from_le_bytes([head[0], head[1], head[2], head[3]]))
+}
+
+/// Index of the highest score among `allowed` classes (first wins ties).
+pub(crate) fn argmax_allowed<T: PartialOrd + Copy>(
+    scores: &[T],
+    allowed: impl Fn(usize) -> bool,
+) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (i, s) in scores.iter().enumerate() {
+        if allowed(i) && best.is_none_or(|b| *s > scores[b]) {
+            best = Some(i);
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learns_separable_problem_and_round_trips() {
+        let mut t = Trainer::new(3);
+        let data = [(key1(1, 10), 0usize), (key1(1, 20), 1), (key1(1, 30), 2)];
+        for _ in 0..5 {
+            for (f, y) in data {
+                let mut s = [0.0; 3];
+                t.scores(&[f], &mut s);
+                let g = argmax_allowed(&s, |_| true).unwrap();
+                t.update(&[f], y, g);
+                t.tick();
+            }
+        }
+        let m = t.finish(0.0);
+        let mut bytes = Vec::new();
+        m.write(&mut bytes);
+        let mut input = bytes.as_slice();
+        let back = Model::read(&mut input).unwrap();
+        assert!(input.is_empty());
+        for (f, y) in data {
+            let mut s = [0.0; 3];
+            back.scores(&[f, key1(9, 9)], &mut s);
+            assert_eq!(argmax_allowed(&s, |_| true), Some(y));
+        }
+    }
+
+    #[test]
+    fn rejects_truncated_input() {
+        let mut input: &[u8] = &[1, 0, 0, 0, 5, 0, 0, 0];
+        assert!(Model::read(&mut input).is_err());
+    }
+}

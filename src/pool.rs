@@ -1,0 +1,290 @@
+//! The model worker pool. rust-bert models are `Send` but not `Sync` and inference blocks, so
+//! each worker is a dedicated OS thread that builds and owns its own models; requests reach
+//! the workers through a bounded queue and come back on a oneshot channel.
+//!
+//! Admission control happens before the queue: at most `max_pending` requests (running plus
+//! queued) are admitted, and the next one is refused at once with [`PoolError::Overloaded`]
+//! rather than waiting without bound.
+
+use std::{
+    panic::{catch_unwind, AssertUnwindSafe},
+    sync::Arc,
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+use crossbeam_channel::{Receiver, Sender};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use tracing::{error, info, warn, Span};
+
+use crate::error::ServiceError;
+
+/// The work a pool's threads do. Each worker owns one handler.
+pub trait Handler: Send + 'static {
+    type Request: Send + 'static;
+    type Response: Send + 'static;
+    type Error: Into<ServiceError> + Send + 'static;
+
+    /// Handles one request; `queued` is how long it waited for a worker.
+    fn handle(&mut self, request: Self::Request, queued: Duration) -> Result<Self::Response, Self::Error>;
+}
+
+/// Why the pool could not deliver a response.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolError {
+    #[error("server is at capacity ({max_pending} requests running or queued): retry with backoff")]
+    Overloaded { max_pending: usize },
+    #[error("the request's deadline passed before a worker could finish it")]
+    DeadlineExceeded,
+    #[error("the caller cancelled the request")]
+    Cancelled,
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    #[error("the worker handling this request crashed; the request was not completed (the worker has been restarted)")]
+    WorkerPanicked,
+}
+
+/// Sizing of a pool.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolConfig {
+    pub workers: usize,
+    /// Requests admitted at once: running plus queued.
+    pub max_pending: usize,
+}
+
+struct Job<H: Handler> {
+    request: H::Request,
+    reply: oneshot::Sender<Result<H::Response, ServiceError>>,
+    deadline: Option<Instant>,
+    enqueued_at: Instant,
+    span: Span,
+    // Released when the job is dropped, i.e. after the reply was sent.
+    _permit: OwnedSemaphorePermit,
+}
+
+/// A fixed set of worker threads, each owning a [`Handler`].
+pub struct WorkerPool<H: Handler> {
+    jobs: Option<Sender<Job<H>>>,
+    admission: Arc<Semaphore>,
+    config: PoolConfig,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl<H: Handler> WorkerPool<H> {
+    /// Starts `config.workers` threads, each building its handler with `build(worker_index)`,
+    /// and returns once every handler is built (models loaded, warm-up done), so that the
+    /// caller can report SERVING only when the pool can serve. Blocks: call it from a thread
+    /// that may block.
+    pub fn start<F, E>(config: PoolConfig, build: F) -> Result<Self, E>
+    where
+        F: Fn(usize) -> Result<H, E> + Send + Sync + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        let (jobs, queue) = crossbeam_channel::bounded::<Job<H>>(config.max_pending);
+        let build = Arc::new(build);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let mut threads = Vec::with_capacity(config.workers);
+        for index in 0..config.workers {
+            let queue = queue.clone();
+            let build = Arc::clone(&build);
+            let ready = ready_tx.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("newsgist-worker-{index}"))
+                .spawn(move || match build(index) {
+                    Ok(handler) => {
+                        let _ = ready.send(Ok(()));
+                        drop(ready);
+                        run_worker(index, handler, queue, |i| build(i).map_err(|e| e.to_string()));
+                    }
+                    Err(err) => {
+                        let _ = ready.send(Err(err));
+                    }
+                })
+                .expect("spawning a worker thread");
+            threads.push(thread);
+        }
+        drop(ready_tx);
+        let mut first_error = None;
+        for outcome in ready_rx.iter().take(config.workers) {
+            if let Err(err) = outcome {
+                first_error.get_or_insert(err);
+            }
+        }
+        let pool = WorkerPool { jobs: Some(jobs), admission: Arc::new(Semaphore::new(config.max_pending)), config, threads };
+        match first_error {
+            Some(err) => Err(err),
+            None => Ok(pool),
+        }
+    }
+
+    /// The pool's sizing.
+    pub fn config(&self) -> PoolConfig {
+        self.config
+    }
+
+    /// Runs `request` on a worker. Refused at once when the pool is full; a request whose
+    /// `deadline` passes while it waits is not started.
+    pub async fn submit(&self, request: H::Request, deadline: Option<Instant>) -> Result<H::Response, ServiceError> {
+        let permit = Arc::clone(&self.admission)
+            .try_acquire_owned()
+            .map_err(|_| PoolError::Overloaded { max_pending: self.config.max_pending })?;
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            return Err(PoolError::DeadlineExceeded.into());
+        }
+        let (reply, response) = oneshot::channel();
+        let job = Job { request, reply, deadline, enqueued_at: Instant::now(), span: Span::current(), _permit: permit };
+        let jobs = self.jobs.as_ref().ok_or(PoolError::ShuttingDown)?;
+        jobs.try_send(job).map_err(|_| PoolError::ShuttingDown)?;
+        response.await.map_err(|_| PoolError::ShuttingDown)?
+    }
+
+    /// Stops taking work, lets the workers finish what is queued, and joins them.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.jobs.take();
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl<H: Handler> Drop for WorkerPool<H> {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn run_worker<H: Handler>(
+    index: usize,
+    mut handler: H,
+    queue: Receiver<Job<H>>,
+    rebuild: impl Fn(usize) -> Result<H, String>,
+) {
+    for job in queue.iter() {
+        let _entered = job.span.enter();
+        if job.reply.is_closed() {
+            info!(worker = index, "skipped a request whose caller has gone");
+            continue;
+        }
+        if job.deadline.is_some_and(|d| d <= Instant::now()) {
+            let _ = job.reply.send(Err(PoolError::DeadlineExceeded.into()));
+            continue;
+        }
+        let queued = job.enqueued_at.elapsed();
+        let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(job.request, queued)));
+        match outcome {
+            Ok(result) => {
+                let _ = job.reply.send(result.map_err(Into::into));
+            }
+            Err(_) => {
+                error!(worker = index, "worker panicked; failing its request and rebuilding it");
+                let _ = job.reply.send(Err(PoolError::WorkerPanicked.into()));
+                handler = rebuild_until_ok(index, &rebuild);
+            }
+        }
+    }
+}
+
+fn rebuild_until_ok<H>(index: usize, rebuild: &impl Fn(usize) -> Result<H, String>) -> H {
+    loop {
+        match rebuild(index) {
+            Ok(handler) => return handler,
+            Err(err) => {
+                warn!(worker = index, %err, "rebuilding worker failed; retrying in 1 s");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sleeps for the requested milliseconds, panics on `u64::MAX`, and counts its builds.
+    struct Sleeper {
+        builds: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Handler for Sleeper {
+        type Request = u64;
+        type Response = usize;
+        type Error = PoolError;
+
+        fn handle(&mut self, millis: u64, _queued: Duration) -> Result<usize, PoolError> {
+            assert!(millis != u64::MAX, "asked to panic");
+            std::thread::sleep(Duration::from_millis(millis));
+            Ok(self.builds.load(std::sync::atomic::Ordering::SeqCst))
+        }
+    }
+
+    fn pool(workers: usize, max_pending: usize) -> (WorkerPool<Sleeper>, Arc<std::sync::atomic::AtomicUsize>) {
+        let builds = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = Arc::clone(&builds);
+        let pool = WorkerPool::start(PoolConfig { workers, max_pending }, move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok::<_, String>(Sleeper { builds: Arc::clone(&counter) })
+        })
+        .unwrap();
+        (pool, builds)
+    }
+
+    #[tokio::test]
+    async fn refuses_work_beyond_max_pending() {
+        let (pool, _) = pool(1, 2);
+        let pool = Arc::new(pool);
+        let slow: Vec<_> = (0..2)
+            .map(|_| {
+                let pool = Arc::clone(&pool);
+                tokio::spawn(async move { pool.submit(300, None).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let refused = pool.submit(0, None).await.unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+        for task in slow {
+            assert!(task.await.unwrap().is_ok());
+        }
+        assert!(pool.submit(0, None).await.is_ok(), "capacity is released after completion");
+    }
+
+    #[tokio::test]
+    async fn a_panic_fails_one_request_and_the_worker_is_rebuilt() {
+        let (pool, builds) = pool(1, 4);
+        let err = pool.submit(u64::MAX, None).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Internal);
+        let builds_seen = pool.submit(0, None).await.unwrap();
+        assert_eq!(builds_seen, 2, "the worker was rebuilt after the panic");
+        assert_eq!(builds.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn skips_requests_whose_deadline_passed_in_the_queue() {
+        let (pool, _) = pool(1, 4);
+        let pool = Arc::new(pool);
+        let blocker = {
+            let pool = Arc::clone(&pool);
+            tokio::spawn(async move { pool.submit(200, None).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let deadline = Instant::now() + Duration::from_millis(50);
+        let err = pool.submit(0, Some(deadline)).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::DeadlineExceeded);
+        assert!(blocker.await.unwrap().is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_failed_build_fails_start() {
+        let started = WorkerPool::<Sleeper>::start(PoolConfig { workers: 2, max_pending: 2 }, |i| {
+            if i == 1 {
+                Err("no weights".to_string())
+            } else {
+                Ok(Sleeper { builds: Arc::default() })
+            }
+        });
+        assert_eq!(started.err().as_deref(), Some("no weights"));
+    }
+}

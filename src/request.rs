@@ -1,0 +1,297 @@
+//! A summarisation request as the engine sees it, whatever door it came in by (gRPC, CLI,
+//! batch), and the validation every request passes before it reaches a worker.
+
+use chrono::{DateTime, Utc};
+
+use crate::summarize::extractive::SummaryLength;
+
+/// A news article.
+#[derive(Debug, Clone, Default)]
+pub struct Article {
+    pub id: String,
+    pub title: String,
+    pub body: String,
+    pub url: String,
+    /// Anchors relative dates. `None`: the time the request was received.
+    pub published_at: Option<DateTime<Utc>>,
+    /// BCP 47 tag; empty means English.
+    pub language: String,
+}
+
+/// Which outputs a request wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outputs {
+    pub extractive: bool,
+    pub abstractive: bool,
+    pub key_facts: bool,
+}
+
+impl Default for Outputs {
+    /// Extractive summary and key facts: both need no model download.
+    fn default() -> Self {
+        Outputs { extractive: true, abstractive: false, key_facts: true }
+    }
+}
+
+/// How extractive sentences are ranked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ExtractiveMode {
+    /// Word statistics; no weights.
+    #[default]
+    Lexical,
+    /// Sentence embeddings from the configured embedding model.
+    Semantic,
+    /// Word statistics and sentence embeddings together.
+    Hybrid,
+}
+
+/// Abstractive generation settings; `None` takes the model profile's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AbstractiveParams {
+    pub model: Option<String>,
+    pub min_tokens: Option<u32>,
+    pub max_tokens: Option<u32>,
+    pub num_beams: Option<u32>,
+}
+
+/// A request after validation: every field is in range.
+#[derive(Debug, Clone)]
+pub struct SummaryRequest {
+    pub request_id: String,
+    pub article: Article,
+    pub outputs: Outputs,
+    pub extractive_length: SummaryLength,
+    pub extractive_mode: ExtractiveMode,
+    pub abstractive: AbstractiveParams,
+    pub max_facts: usize,
+}
+
+/// Limits a request is checked against; they come from the server's configuration.
+#[derive(Debug, Clone)]
+pub struct RequestLimits {
+    pub max_body_bytes: usize,
+    pub max_sentences: u32,
+    pub max_facts: u32,
+    pub max_output_tokens: u32,
+    pub max_beams: u32,
+    /// Abstractive profiles the server knows.
+    pub abstractive_profiles: Vec<String>,
+}
+
+/// Why a request was refused. Each message tells the caller what to change.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InvalidRequest {
+    #[error("article.body is empty: send the article text")]
+    EmptyBody,
+    #[error("article.body is {len} bytes, over this server's limit of {max} bytes: split the article or raise --max-body-bytes")]
+    BodyTooLarge { len: usize, max: usize },
+    #[error("language {0:?} is not supported: only English (\"en\") is")]
+    UnsupportedLanguage(String),
+    #[error("extractive sentence count must be between 1 and {max}, got {got}")]
+    SentenceCount { got: u32, max: u32 },
+    #[error("extractive ratio must be in (0, 1], got {0}")]
+    Ratio(f32),
+    #[error("max_facts must be at most {max}, got {got}")]
+    MaxFacts { got: u32, max: u32 },
+    #[error("abstractive {field} must be at most {max}, got {got}")]
+    TokenLimit { field: &'static str, got: u32, max: u32 },
+    #[error("abstractive min_tokens ({min}) exceeds max_tokens ({max})")]
+    MinOverMax { min: u32, max: u32 },
+    #[error("abstractive num_beams must be between 1 and {max}, got {got}")]
+    Beams { got: u32, max: u32 },
+    #[error("unknown model profile {name:?}; this server knows: {known}")]
+    UnknownModel { name: String, known: String },
+    #[error("unknown output value {0}: use extractive, abstractive or key facts")]
+    UnknownOutput(i32),
+    #[error("unknown extractive mode value {0}: use lexical, semantic or hybrid")]
+    UnknownMode(i32),
+    #[error("request has no article")]
+    MissingArticle,
+    #[error("article.published_at is not a valid timestamp")]
+    BadTimestamp,
+}
+
+/// Options as a caller states them, before validation. Zero/`None` means "default".
+#[derive(Debug, Clone, Default)]
+pub struct RawOptions {
+    pub outputs: Option<Outputs>,
+    pub sentences: Option<u32>,
+    pub ratio: Option<f32>,
+    pub mode: Option<ExtractiveMode>,
+    pub abstractive: AbstractiveParams,
+    pub max_facts: Option<u32>,
+}
+
+/// Server-side defaults for options a caller leaves unset.
+#[derive(Debug, Clone)]
+pub struct RequestDefaults {
+    pub sentences: u32,
+    pub mode: ExtractiveMode,
+    pub max_facts: u32,
+}
+
+impl SummaryRequest {
+    /// Checks an article and its options against the limits and fills in defaults.
+    pub fn validate(
+        request_id: String,
+        article: Article,
+        options: RawOptions,
+        defaults: &RequestDefaults,
+        limits: &RequestLimits,
+    ) -> Result<SummaryRequest, InvalidRequest> {
+        if article.body.trim().is_empty() {
+            return Err(InvalidRequest::EmptyBody);
+        }
+        if article.body.len() > limits.max_body_bytes {
+            return Err(InvalidRequest::BodyTooLarge { len: article.body.len(), max: limits.max_body_bytes });
+        }
+        let language = article.language.to_ascii_lowercase();
+        if !(language.is_empty() || language == "en" || language.starts_with("en-")) {
+            return Err(InvalidRequest::UnsupportedLanguage(article.language));
+        }
+        let extractive_length = match (options.sentences, options.ratio) {
+            (_, Some(ratio)) => {
+                if !(ratio > 0.0 && ratio <= 1.0) {
+                    return Err(InvalidRequest::Ratio(ratio));
+                }
+                SummaryLength::Ratio(ratio)
+            }
+            (Some(n), None) => {
+                if n == 0 || n > limits.max_sentences {
+                    return Err(InvalidRequest::SentenceCount { got: n, max: limits.max_sentences });
+                }
+                SummaryLength::Sentences(n as usize)
+            }
+            (None, None) => SummaryLength::Sentences(defaults.sentences as usize),
+        };
+        let max_facts = options.max_facts.unwrap_or(defaults.max_facts);
+        if max_facts > limits.max_facts {
+            return Err(InvalidRequest::MaxFacts { got: max_facts, max: limits.max_facts });
+        }
+        let abstractive = validate_abstractive(options.abstractive, limits)?;
+        Ok(SummaryRequest {
+            request_id,
+            article,
+            outputs: options.outputs.unwrap_or_default(),
+            extractive_length,
+            extractive_mode: options.mode.unwrap_or(defaults.mode),
+            abstractive,
+            max_facts: max_facts as usize,
+        })
+    }
+}
+
+fn validate_abstractive(
+    params: AbstractiveParams,
+    limits: &RequestLimits,
+) -> Result<AbstractiveParams, InvalidRequest> {
+    for (field, value) in [("min_tokens", params.min_tokens), ("max_tokens", params.max_tokens)] {
+        if let Some(got) = value.filter(|&v| v > limits.max_output_tokens) {
+            return Err(InvalidRequest::TokenLimit { field, got, max: limits.max_output_tokens });
+        }
+    }
+    if let (Some(min), Some(max)) = (params.min_tokens, params.max_tokens) {
+        if min > max {
+            return Err(InvalidRequest::MinOverMax { min, max });
+        }
+    }
+    if let Some(got) = params.num_beams.filter(|&b| b == 0 || b > limits.max_beams) {
+        return Err(InvalidRequest::Beams { got, max: limits.max_beams });
+    }
+    if let Some(name) = &params.model {
+        if !limits.abstractive_profiles.iter().any(|known| known == name) {
+            let known = if limits.abstractive_profiles.is_empty() {
+                "none (start the server with --model-dir DIR or --model NAME)".to_string()
+            } else {
+                limits.abstractive_profiles.join(", ")
+            };
+            return Err(InvalidRequest::UnknownModel { name: name.clone(), known });
+        }
+    }
+    Ok(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> RequestLimits {
+        RequestLimits {
+            max_body_bytes: 100,
+            max_sentences: 50,
+            max_facts: 20,
+            max_output_tokens: 512,
+            max_beams: 8,
+            abstractive_profiles: vec!["bart".into()],
+        }
+    }
+
+    fn defaults() -> RequestDefaults {
+        RequestDefaults { sentences: 3, mode: ExtractiveMode::Lexical, max_facts: 5 }
+    }
+
+    fn article(body: &str) -> Article {
+        Article { body: body.into(), ..Article::default() }
+    }
+
+    fn check(body: &str, options: RawOptions) -> Result<SummaryRequest, InvalidRequest> {
+        SummaryRequest::validate(String::new(), article(body), options, &defaults(), &limits())
+    }
+
+    #[test]
+    fn fills_defaults() {
+        let req = check("Some text.", RawOptions::default()).unwrap();
+        assert_eq!(req.extractive_length, SummaryLength::Sentences(3));
+        assert_eq!(req.outputs, Outputs::default());
+        assert_eq!(req.max_facts, 5);
+    }
+
+    #[test]
+    fn refuses_bad_bodies() {
+        assert_eq!(check("  \n", RawOptions::default()).unwrap_err(), InvalidRequest::EmptyBody);
+        let long = "x".repeat(101);
+        assert_eq!(
+            check(&long, RawOptions::default()).unwrap_err(),
+            InvalidRequest::BodyTooLarge { len: 101, max: 100 }
+        );
+    }
+
+    #[test]
+    fn refuses_out_of_range_options() {
+        let bad = [
+            RawOptions { sentences: Some(0), ..RawOptions::default() },
+            RawOptions { sentences: Some(51), ..RawOptions::default() },
+            RawOptions { ratio: Some(0.0), ..RawOptions::default() },
+            RawOptions { ratio: Some(f32::NAN), ..RawOptions::default() },
+            RawOptions { ratio: Some(1.5), ..RawOptions::default() },
+            RawOptions { max_facts: Some(21), ..RawOptions::default() },
+        ];
+        for options in bad {
+            assert!(check("Text.", options.clone()).is_err(), "{options:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn refuses_bad_abstractive_params() {
+        let with = |abstractive| RawOptions { abstractive, ..RawOptions::default() };
+        let unknown = with(AbstractiveParams { model: Some("gpt".into()), ..Default::default() });
+        let err = check("Text.", unknown).unwrap_err();
+        assert!(err.to_string().contains("bart"), "{err}");
+        let inverted =
+            with(AbstractiveParams { min_tokens: Some(10), max_tokens: Some(5), ..Default::default() });
+        assert_eq!(check("Text.", inverted).unwrap_err(), InvalidRequest::MinOverMax { min: 10, max: 5 });
+        let beams = with(AbstractiveParams { num_beams: Some(0), ..Default::default() });
+        assert!(check("Text.", beams).is_err());
+        let known = with(AbstractiveParams { model: Some("bart".into()), ..Default::default() });
+        assert!(check("Text.", known).is_ok());
+    }
+
+    #[test]
+    fn refuses_other_languages() {
+        let mut a = article("Texte.");
+        a.language = "fr".into();
+        let err = SummaryRequest::validate(String::new(), a, RawOptions::default(), &defaults(), &limits());
+        assert_eq!(err.unwrap_err(), InvalidRequest::UnsupportedLanguage("fr".into()));
+    }
+}

@@ -1,0 +1,152 @@
+//! The gRPC edge: service implementations, health, reflection, limits and graceful
+//! shutdown. tonic appears nowhere else.
+
+mod convert;
+mod models_service;
+mod summarizer;
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::{server::HealthReporter, ServingStatus};
+use tracing::{error, info};
+
+use crate::{
+    config::EngineConfig,
+    engine::{start_workers, StartError},
+    proto::{self, model_service_server::ModelServiceServer, summarizer_service_server::SummarizerServiceServer},
+};
+
+/// Service names reported by grpc.health.v1, besides the empty name for the whole server.
+pub const SERVICE_NAMES: [&str; 2] = ["newsgist.v1.SummarizerService", "newsgist.v1.ModelService"];
+
+/// Headroom over the body limit for the rest of a request (title, URL, options).
+const MESSAGE_OVERHEAD_BYTES: usize = 64 * 1024;
+
+/// Server settings beyond the engine's.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub engine: EngineConfig,
+    pub request_timeout: Duration,
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("workers failed to start: {0}")]
+    Start(#[from] StartError),
+    #[error("gRPC transport failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("in-flight requests did not finish within the shutdown grace period")]
+    DrainTimeout,
+}
+
+/// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
+///
+/// Health is NOT_SERVING while the workers load and warm up, SERVING once they are ready,
+/// and NOT_SERVING again from the moment shutdown begins.
+pub async fn serve(
+    config: ServerConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    set_health(&health, ServingStatus::NotServing).await;
+
+    let state = Arc::new(summarizer::State::new(config.engine.clone(), config.request_timeout));
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("the compiled descriptor set is valid");
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .expect("the compiled descriptor set is valid");
+    let max_message = config.engine.limits.max_body_bytes + MESSAGE_OVERHEAD_BYTES;
+    let summarizer = SummarizerServiceServer::new(summarizer::Summarizer(Arc::clone(&state)))
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(max_message * 2);
+    let models = ModelServiceServer::new(models_service::Models::new(Arc::clone(&state)));
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let addr = listener.local_addr().ok();
+    let server = tokio::spawn(
+        Server::builder()
+            .timeout(config.request_timeout)
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(summarizer)
+            .add_service(models)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                let _ = stop_rx.await;
+            }),
+    );
+    info!(?addr, "listening; loading models");
+
+    let engine_config = config.engine.clone();
+    let mut warm_up = tokio::task::spawn_blocking(move || start_workers(&engine_config));
+    tokio::pin!(shutdown);
+    tokio::select! {
+        started = &mut warm_up => match started.expect("worker start-up does not panic") {
+            Ok(pool) => {
+                state.set_pool(pool);
+                set_health(&health, ServingStatus::Serving).await;
+                info!(workers = config.engine.workers, "serving");
+                shutdown.await;
+            }
+            Err(err) => {
+                error!(%err, "workers failed to start");
+                let _ = stop_tx.send(());
+                let _ = server.await;
+                return Err(err.into());
+            }
+        },
+        () = &mut shutdown => {}
+    }
+
+    info!("shutting down: refusing new work, draining in-flight requests");
+    set_health(&health, ServingStatus::NotServing).await;
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(config.shutdown_grace, server).await {
+        Ok(joined) => joined.expect("the server task does not panic")?,
+        Err(_) => return Err(ServerError::DrainTimeout),
+    }
+    // Workers finish what they hold and are joined when the last reference goes.
+    drop(state);
+    info!("stopped");
+    Ok(())
+}
+
+async fn set_health(health: &HealthReporter, status: ServingStatus) {
+    health.set_service_status("", status).await;
+    for name in SERVICE_NAMES {
+        health.set_service_status(name, status).await;
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

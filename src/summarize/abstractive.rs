@@ -1,0 +1,257 @@
+//! Abstractive summarisation with rust-bert's sequence-to-sequence generators (BART, T5,
+//! Pegasus) loaded from HF-format directories.
+//!
+//! Articles longer than the model's input window are never truncated: they are cut into
+//! sentence-aligned chunks that fit, the chunks are summarised in one batch, and the joined
+//! chunk summaries are summarised again until the text fits one window.
+
+use std::ops::Range;
+
+use rust_bert::{
+    bart::BartGenerator,
+    pegasus::PegasusConditionalGenerator,
+    pipelines::{
+        common::{ModelResource, TokenizerOption},
+        generation_utils::{GenerateConfig, GenerateOptions, LanguageGenerator},
+    },
+    resources::LocalResource,
+    t5::T5Generator,
+    RustBertError,
+};
+
+use crate::{
+    models::{require, Architecture, ModelError, ModelProfile},
+    request::AbstractiveParams,
+    text::segment::split_sentences,
+};
+
+/// An abstractive summary and how it was made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AbstractiveOutput {
+    pub text: String,
+    /// First-level chunks the article was cut into (1 when it fit the window).
+    pub chunks: usize,
+    /// Article length in model tokens.
+    pub input_tokens: usize,
+}
+
+enum Generator {
+    Bart(BartGenerator),
+    T5(T5Generator),
+    Pegasus(PegasusConditionalGenerator),
+}
+
+/// Calls the same `LanguageGenerator` method on whichever model is loaded; the trait has
+/// generic methods, so it cannot be a trait object.
+macro_rules! with_generator {
+    ($generator:expr, $g:ident => $body:expr) => {
+        match $generator {
+            Generator::Bart($g) => $body,
+            Generator::T5($g) => $body,
+            Generator::Pegasus($g) => $body,
+        }
+    };
+}
+
+/// A loaded abstractive model. Owned by one worker thread.
+pub struct AbstractiveModel {
+    profile: ModelProfile,
+    generator: Generator,
+}
+
+impl AbstractiveModel {
+    /// Loads the profile's weights and tokenizer onto `device`.
+    pub fn load(profile: &ModelProfile, device: tch::Device) -> Result<AbstractiveModel, ModelError> {
+        let dir = &profile.dir;
+        let (vocab, merges) = profile.architecture.tokenizer_files();
+        let merges_resource = match merges {
+            Some(file) => Some(Box::new(LocalResource::from(require(dir, file)?)) as _),
+            None => None,
+        };
+        let defaults = &profile.generation;
+        let config = GenerateConfig {
+            model_type: profile.architecture.model_type(),
+            model_resource: ModelResource::Torch(Box::new(LocalResource::from(require(dir, "model.safetensors")?))),
+            config_resource: Box::new(LocalResource::from(require(dir, "config.json")?)),
+            vocab_resource: Box::new(LocalResource::from(require(dir, vocab)?)),
+            merges_resource,
+            min_length: defaults.min_length.into(),
+            max_length: Some(defaults.max_length.into()),
+            do_sample: false,
+            early_stopping: defaults.early_stopping,
+            num_beams: defaults.num_beams.into(),
+            temperature: 1.0,
+            top_k: 50,
+            top_p: 1.0,
+            repetition_penalty: 1.0,
+            length_penalty: defaults.length_penalty,
+            no_repeat_ngram_size: defaults.no_repeat_ngram_size.into(),
+            num_return_sequences: 1,
+            num_beam_groups: None,
+            diversity_penalty: None,
+            device,
+            kind: None,
+        };
+        let what = || format!("abstractive model {:?} from {}", profile.name, dir.display());
+        let generator = match profile.architecture {
+            Architecture::Bart => BartGenerator::new(config).map(Generator::Bart),
+            Architecture::T5 => T5Generator::new(config).map(Generator::T5),
+            Architecture::Pegasus => PegasusConditionalGenerator::new(config).map(Generator::Pegasus),
+        }
+        .map_err(|source| ModelError::Load { what: what(), source })?;
+        Ok(AbstractiveModel { profile: profile.clone(), generator })
+    }
+
+    pub fn profile(&self) -> &ModelProfile {
+        &self.profile
+    }
+
+    fn tokenizer(&self) -> &TokenizerOption {
+        with_generator!(&self.generator, g => g.get_tokenizer())
+    }
+
+    /// Length of `text` in model tokens, without special tokens.
+    pub fn count_tokens(&self, text: &str) -> usize {
+        self.tokenizer().tokenize(text).len()
+    }
+
+    fn options(&self, params: &AbstractiveParams) -> GenerateOptions<'static> {
+        let defaults = &self.profile.generation;
+        GenerateOptions {
+            min_length: Some(params.min_tokens.unwrap_or(defaults.min_length).into()),
+            max_length: Some(params.max_tokens.unwrap_or(defaults.max_length).into()),
+            num_beams: Some(params.num_beams.unwrap_or(defaults.num_beams).into()),
+            ..Default::default()
+        }
+    }
+
+    /// Generated token ids for each input, with the request's settings. Exposed for the
+    /// parity tests against Hugging Face transformers.
+    pub fn generate_ids(&self, inputs: &[String], params: &AbstractiveParams) -> Result<Vec<Vec<i64>>, RustBertError> {
+        let options = self.options(params);
+        let outputs = with_generator!(&self.generator, g => g.generate_indices(Some(inputs), Some(options)))?;
+        Ok(outputs.into_iter().map(|o| o.indices).collect())
+    }
+
+    fn generate(&self, inputs: &[String], params: &AbstractiveParams) -> Result<Vec<String>, RustBertError> {
+        let prefixed: Vec<String> = inputs.iter().map(|text| format!("{}{text}", self.profile.generation.prefix)).collect();
+        let options = self.options(params);
+        let outputs = with_generator!(&self.generator, g => g.generate(Some(&prefixed), Some(options)))?;
+        Ok(outputs.into_iter().map(|o| o.text.trim().to_string()).collect())
+    }
+
+    /// Tokens one chunk may hold: the window less special tokens and the prefix.
+    fn chunk_budget(&self) -> usize {
+        let prefix = self.count_tokens(&self.profile.generation.prefix);
+        self.profile.max_input_tokens.saturating_sub(prefix + 2).max(8)
+    }
+
+    /// Summarises `text`, chunking it when it exceeds the model's window.
+    pub fn summarize(&self, text: &str, params: &AbstractiveParams) -> Result<AbstractiveOutput, RustBertError> {
+        let budget = self.chunk_budget();
+        let input_tokens = self.count_tokens(text);
+        let mut chunks = plan_chunks(text, budget, |s| self.count_tokens(s));
+        let first_level = chunks.len().max(1);
+        loop {
+            let summaries = self.generate(&chunks, params)?;
+            if summaries.len() <= 1 {
+                let text = summaries.into_iter().next().unwrap_or_default();
+                return Ok(AbstractiveOutput { text, chunks: first_level, input_tokens });
+            }
+            let joined = summaries.join(" ");
+            let next = plan_chunks(&joined, budget, |s| self.count_tokens(s));
+            // Each round must shrink the text; if the summaries are as long as their inputs
+            // (max_tokens near the window), summarise the first window-full of them instead.
+            chunks = if next.len() < chunks.len() { next } else { next.into_iter().take(1).collect() };
+        }
+    }
+}
+
+/// Cuts `text` into pieces of at most `budget` tokens (as `count` measures them), breaking
+/// between sentences, and inside a sentence at spaces only when the sentence alone is too
+/// long. Every word of `text` ends up in exactly one piece.
+pub fn plan_chunks(text: &str, budget: usize, count: impl Fn(&str) -> usize) -> Vec<String> {
+    let mut pieces: Vec<Range<usize>> = Vec::new();
+    for sentence in split_sentences(text) {
+        if count(&text[sentence.clone()]) <= budget {
+            pieces.push(sentence);
+        } else {
+            pieces.extend(split_words(text, sentence, budget, &count));
+        }
+    }
+    let mut chunks = Vec::new();
+    let mut current: Option<Range<usize>> = None;
+    for piece in pieces {
+        current = match current {
+            Some(open) if count(&text[open.start..piece.end]) <= budget => Some(open.start..piece.end),
+            Some(open) => {
+                chunks.push(text[open].to_string());
+                Some(piece)
+            }
+            None => Some(piece),
+        };
+    }
+    chunks.extend(current.map(|open| text[open].to_string()));
+    chunks
+}
+
+/// Splits one over-long sentence at spaces into runs of at most `budget` tokens (a single
+/// word longer than the budget stays whole; the tokenizer's window then truncates only it).
+fn split_words(text: &str, sentence: Range<usize>, budget: usize, count: &impl Fn(&str) -> usize) -> Vec<Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = sentence.start;
+    let mut last_fit = None;
+    let words = text[sentence.clone()]
+        .match_indices(' ')
+        .map(|(i, _)| sentence.start + i)
+        .chain(std::iter::once(sentence.end));
+    for end in words {
+        if count(&text[start..end]) <= budget {
+            last_fit = Some(end);
+            continue;
+        }
+        let cut = last_fit.unwrap_or(end);
+        runs.push(start..cut);
+        start = (cut + 1).min(sentence.end);
+        last_fit = (count(&text[start..end]) <= budget).then_some(end);
+    }
+    if start < sentence.end {
+        runs.push(start..sentence.end);
+    }
+    runs.retain(|r| !text[r.clone()].trim().is_empty());
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> usize {
+        s.split_whitespace().count()
+    }
+
+    #[test]
+    fn short_text_is_one_chunk() {
+        let text = "One two three. Four five.";
+        assert_eq!(plan_chunks(text, 10, words), vec![text.to_string()]);
+    }
+
+    #[test]
+    fn chunks_break_between_sentences_and_fit_the_budget() {
+        let text = "a b c. d e f. g h i. j k l.";
+        let chunks = plan_chunks(text, 6, words);
+        assert_eq!(chunks, vec!["a b c. d e f.", "g h i. j k l."]);
+        assert!(chunks.iter().all(|c| words(c) <= 6));
+    }
+
+    #[test]
+    fn an_over_long_sentence_is_split_at_spaces_and_nothing_is_lost() {
+        let text = "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11.";
+        let chunks = plan_chunks(text, 4, words);
+        assert!(chunks.len() >= 3, "{chunks:?}");
+        assert!(chunks.iter().all(|c| words(c) <= 4), "{chunks:?}");
+        let rejoined: Vec<&str> = chunks.iter().flat_map(|c| c.split_whitespace()).collect();
+        let original: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(rejoined, original);
+    }
+}

@@ -1,0 +1,648 @@
+//! Unsupervised extractive summarisation for news.
+//!
+//! Two steps, so a caller can compute sentence embeddings in between:
+//!
+//! 1. [`Document::new`] segments the body, drops boilerplate (navigation,
+//!    share bars, bylines) and tokenises the remaining candidate sentences.
+//!    [`Document::candidate_texts`] exposes them for embedding.
+//! 2. [`select`] ranks the candidates and returns the chosen sentences in
+//!    document order.
+//!
+//! Ranking follows PacSum (Zheng & Lapata, 2019): a sentence is central when
+//! it is similar to the sentences *after* it, since news states a point and
+//! then elaborates it, while similarity to earlier sentences marks repetition.
+//! On top of that: a position prior (the inverted pyramid), similarity to the
+//! title when one is given, and maximal marginal relevance (MMR) so the
+//! summary does not say the same thing twice. Similarity is TF-IDF cosine
+//! ([`RankMode::Lexical`]), embedding cosine ([`RankMode::Semantic`]), or the
+//! mean of both ([`RankMode::Hybrid`]).
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::text::clean::classify_sentences;
+use crate::text::segment::split_sentences;
+
+/// How long the summary should be.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SummaryLength {
+    /// A fixed number of sentences (capped at the document's length).
+    Sentences(usize),
+    /// A fraction of the document's candidate sentences, rounded, at least 1.
+    Ratio(f32),
+}
+
+/// Which sentence similarity drives the ranking.
+#[derive(Debug, Clone, Copy)]
+pub enum RankMode<'a> {
+    /// TF-IDF cosine over stemmed content words; needs no model.
+    Lexical,
+    /// Cosine of sentence embeddings, one per candidate sentence in the order
+    /// of [`Document::candidate_texts`].
+    Semantic(&'a [Vec<f32>]),
+    /// Mean of the lexical and the embedding similarity.
+    Hybrid(&'a [Vec<f32>]),
+}
+
+/// One sentence chosen for the summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtractedSentence {
+    /// Byte range into the body passed to [`Document::new`].
+    pub range: Range<usize>,
+    /// The ranking score that chose it (higher is more salient); finite.
+    pub score: f32,
+}
+
+/// Ranking weights. [`Config::default`] is what [`select`] uses; the fields
+/// are public so experiments can switch single components off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Weight of the PacSum centrality term (normalised to 0..=1).
+    pub centrality: f32,
+    /// Weight of similarity to earlier sentences relative to later ones in
+    /// the centrality sum; negative, as in PacSum, penalises repetition.
+    pub backward: f32,
+    /// Fraction of the similarity range below which edges are ignored
+    /// (PacSum's beta).
+    pub edge_threshold: f32,
+    /// Weight of the position prior `(1 + index)^-position_decay`.
+    pub position: f32,
+    /// How fast the position prior decays with the sentence index.
+    pub position_decay: f32,
+    /// Share of the article at which a summary counts as a digest: its
+    /// ranking turns undirected and drops the position prior (0: never).
+    pub digest_share: f32,
+    /// Exponent of the lead-confidence factor on the position prior (0: off).
+    pub lead_confidence: f32,
+    /// Weight of the title similarity (normalised to 0..=1).
+    pub title: f32,
+    /// MMR penalty on similarity to sentences already chosen.
+    pub redundancy: f32,
+    /// Penalty for direct speech (a sentence opening with a quote mark):
+    /// quotes colour a story but rarely state its facts.
+    pub quote: f32,
+    /// Sentences with fewer words than this are scaled down in proportion;
+    /// fragments and one-line reactions make poor summary sentences.
+    pub min_words: f32,
+    /// Leave boilerplate sentences out.
+    pub drop_boilerplate: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            centrality: 1.0,
+            backward: -0.5,
+            edge_threshold: 0.3,
+            position: 1.0,
+            position_decay: 1.0,
+            lead_confidence: 0.0,
+            digest_share: 0.0,
+            title: 0.5,
+            redundancy: 0.5,
+            quote: 0.5,
+            min_words: 10.0,
+            drop_boilerplate: true,
+        }
+    }
+}
+
+/// Documents longer than this are ranked on their first `MAX_RANKED`
+/// candidates only: similarity is quadratic and news leads with its point.
+const MAX_RANKED: usize = 400;
+
+/// An article prepared for ranking: built once, then passed to [`select`]
+/// with any length or mode.
+#[derive(Debug, Clone)]
+pub struct Document {
+    body: String,
+    /// Content range of each candidate sentence, in document order.
+    candidates: Vec<Range<usize>>,
+    /// Unit-length TF-IDF vector of each candidate, sorted by term id.
+    vectors: Vec<Vec<(u32, f32)>>,
+    /// Word count and direct-speech flag of each candidate.
+    shapes: Vec<Shape>,
+    /// Unit-length TF-IDF vector of the title (empty when there is none).
+    title: Vec<(u32, f32)>,
+    /// Sentences dropped as boilerplate.
+    boilerplate: Vec<Range<usize>>,
+}
+
+impl Document {
+    /// Segments, cleans and tokenises `body`; `title` (when known) steers the
+    /// ranking towards the headline's topic.
+    pub fn new(title: Option<&str>, body: &str) -> Self {
+        Self::with_cleaning(title, body, true)
+    }
+
+    /// Like [`Document::new`], choosing whether boilerplate is dropped.
+    pub fn with_cleaning(title: Option<&str>, body: &str, drop_boilerplate: bool) -> Self {
+        let sentences = split_sentences(body);
+        let mut candidates = Vec::with_capacity(sentences.len());
+        let mut boilerplate = Vec::new();
+        for (range, verdict) in sentences.iter().zip(classify_sentences(body, &sentences)) {
+            match (verdict.is_content(), drop_boilerplate) {
+                (true, true) => candidates.push(verdict.content),
+                (_, false) => candidates.push(range.clone()),
+                (false, true) => boilerplate.push(range.clone()),
+            }
+        }
+        let mut vocab = Vocabulary::default();
+        let counts: Vec<Vec<(u32, f32)>> = candidates
+            .iter()
+            .map(|r| vocab.term_counts(&body[r.clone()]))
+            .collect();
+        let title_counts = title.map(|t| vocab.term_counts(t)).unwrap_or_default();
+        let idf = inverse_document_frequency(&counts, vocab.len());
+        let weigh = |c: &[(u32, f32)]| unit(c.iter().map(|&(t, n)| (t, n * idf[t as usize])));
+        let shapes = shapes(candidates.iter().map(|r| &body[r.clone()]));
+        Document {
+            shapes,
+            vectors: counts.iter().map(|c| weigh(c)).collect(),
+            title: weigh(&title_counts),
+            body: body.to_owned(),
+            candidates,
+            boilerplate,
+        }
+    }
+
+    /// The candidate sentences (boilerplate removed), in document order; the
+    /// order embeddings passed to [`RankMode`] must follow.
+    pub fn candidate_texts(&self) -> Vec<&str> {
+        self.candidates
+            .iter()
+            .map(|r| &self.body[r.clone()])
+            .collect()
+    }
+
+    /// Byte ranges of the candidate sentences in the body.
+    pub fn candidate_ranges(&self) -> &[Range<usize>] {
+        &self.candidates
+    }
+
+    /// Byte ranges of the sentences judged boilerplate.
+    pub fn boilerplate_ranges(&self) -> &[Range<usize>] {
+        &self.boilerplate
+    }
+
+    /// Number of candidate sentences: the base of [`SummaryLength::Ratio`].
+    pub fn sentence_count(&self) -> usize {
+        self.candidates.len()
+    }
+
+    /// The body the document was built from.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+}
+
+/// Selects summary sentences with the default [`Config`].
+pub fn select(doc: &Document, length: SummaryLength, mode: RankMode) -> Vec<ExtractedSentence> {
+    select_with(doc, length, mode, &Config::default())
+}
+
+/// Selects summary sentences, returned in document order.
+///
+/// Never panics: an empty document gives an empty summary, a length beyond
+/// the document gives every sentence, and embeddings whose count does not
+/// match the candidates (or that are empty) make the ranking fall back to
+/// lexical similarity.
+pub fn select_with(
+    doc: &Document,
+    length: SummaryLength,
+    mode: RankMode,
+    config: &Config,
+) -> Vec<ExtractedSentence> {
+    let n = doc.sentence_count();
+    let k = summary_size(length, n);
+    if k == 0 {
+        return Vec::new();
+    }
+    let ranked = n.min(MAX_RANKED);
+    let sim = similarity_matrix(doc, ranked, mode);
+    let digest = digest_share(k, n, config);
+    let base = salience(doc, &sim, ranked, digest, config);
+
+    let mut chosen: Vec<(usize, f32)> = Vec::with_capacity(k);
+    let mut max_overlap = vec![0.0f32; ranked];
+    while chosen.len() < k.min(ranked) {
+        let best = (0..ranked)
+            .filter(|i| !chosen.iter().any(|&(c, _)| c == *i))
+            .map(|i| (i, base[i] - config.redundancy * max_overlap[i]))
+            .fold(None, |acc: Option<(usize, f32)>, (i, s)| match acc {
+                Some((_, best)) if best >= s => acc,
+                _ => Some((i, s)),
+            });
+        let Some((pick, _)) = best else { break };
+        chosen.push((pick, base[pick]));
+        for (i, overlap) in max_overlap.iter_mut().enumerate() {
+            *overlap = overlap.max(sim[i * ranked + pick]);
+        }
+    }
+    // Beyond the ranked window sentences have no salience; fill in order.
+    chosen.extend((ranked..n).take(k - chosen.len()).map(|i| (i, 0.0)));
+    chosen.sort_unstable_by_key(|&(i, _)| i);
+    chosen
+        .into_iter()
+        .map(|(i, score)| ExtractedSentence {
+            range: doc.candidates[i].clone(),
+            score: if score.is_finite() { score } else { 0.0 },
+        })
+        .collect()
+}
+
+fn summary_size(length: SummaryLength, n: usize) -> usize {
+    let k = match length {
+        SummaryLength::Sentences(k) => k,
+        SummaryLength::Ratio(r) if r.is_finite() && r > 0.0 => {
+            ((r.min(1.0) * n as f32).round() as usize).max(1)
+        }
+        SummaryLength::Ratio(_) => 1,
+    };
+    k.min(n)
+}
+
+/// Row-major `ranked x ranked` sentence similarity, zero on the diagonal.
+fn similarity_matrix(doc: &Document, ranked: usize, mode: RankMode) -> Vec<f32> {
+    let usable = |e: &[Vec<f32>]| e.len() == doc.sentence_count() && e.iter().all(|v| !v.is_empty());
+    let embeddings = match mode {
+        RankMode::Semantic(e) | RankMode::Hybrid(e) if usable(e) => Some(normalised(&e[..ranked])),
+        _ => None,
+    };
+    let lexical = !matches!(mode, RankMode::Semantic(_)) || embeddings.is_none();
+    let mut sim = vec![0.0f32; ranked * ranked];
+    for i in 0..ranked {
+        for j in i + 1..ranked {
+            let mut s = 0.0;
+            let mut parts = 0.0;
+            if lexical {
+                s += sparse_dot(&doc.vectors[i], &doc.vectors[j]);
+                parts += 1.0;
+            }
+            if let Some(e) = &embeddings {
+                s += dense_dot(&e[i], &e[j]).max(0.0);
+                parts += 1.0;
+            }
+            let s = if s.is_finite() { s / parts } else { 0.0 };
+            sim[i * ranked + j] = s;
+            sim[j * ranked + i] = s;
+        }
+    }
+    sim
+}
+
+/// Salience of each ranked sentence before redundancy control.
+/// How far the summary is a digest of the whole article (1) rather than its
+/// gist (0): the share of the article it keeps, relative to
+/// [`Config::digest_share`].
+fn digest_share(k: usize, n: usize, config: &Config) -> f32 {
+    if config.digest_share <= 0.0 || n == 0 {
+        return 0.0;
+    }
+    (k as f32 / n as f32 / config.digest_share).min(1.0).powi(2)
+}
+
+fn salience(doc: &Document, sim: &[f32], ranked: usize, digest: f32, config: &Config) -> Vec<f32> {
+    let backward = config.backward + digest * (1.0 - config.backward);
+    let position = config.position * (1.0 - digest);
+    let (lo, hi) = sim
+        .iter()
+        .enumerate()
+        .filter(|(idx, _)| idx / ranked != idx % ranked)
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), (_, &s)| {
+            (lo.min(s), hi.max(s))
+        });
+    let threshold = if lo.is_finite() {
+        lo + config.edge_threshold * (hi - lo)
+    } else {
+        0.0
+    };
+    let centrality: Vec<f32> = (0..ranked)
+        .map(|i| {
+            let row = &sim[i * ranked..(i + 1) * ranked];
+            let edge = |s: &f32| (s - threshold).max(0.0);
+            let forward: f32 = row[i + 1..].iter().map(edge).sum();
+            let earlier: f32 = row[..i].iter().map(edge).sum();
+            forward + backward * earlier
+        })
+        .collect();
+    let centrality = rescale(&centrality);
+    let degree = rescale(
+        &(0..ranked)
+            .map(|i| sim[i * ranked..(i + 1) * ranked].iter().sum())
+            .collect::<Vec<f32>>(),
+    );
+    let lead_confidence = if config.lead_confidence > 0.0 {
+        degree.first().copied().unwrap_or(0.0).powf(config.lead_confidence)
+    } else {
+        1.0
+    };
+    let title: Vec<f32> = rescale(
+        &doc.vectors[..ranked]
+            .iter()
+            .map(|v| sparse_dot(v, &doc.title))
+            .collect::<Vec<_>>(),
+    );
+    (0..ranked)
+        .map(|i| {
+            let shape = &doc.shapes[i];
+            let brevity = (shape.words as f32 / config.min_words.max(1.0)).min(1.0);
+            let speech = if shape.quoted { 1.0 - config.quote } else { 1.0 };
+            (config.centrality * centrality[i]
+                + lead_confidence * position * (1.0 + i as f32).powf(-config.position_decay)
+                + config.title * title[i])
+                * brevity
+                * speech
+        })
+        .collect()
+}
+
+/// Surface features of a candidate sentence.
+#[derive(Debug, Clone)]
+struct Shape {
+    words: usize,
+    /// Direct speech: opens with a quote mark, or continues a quotation an
+    /// earlier sentence opened (`"We won. It was hard," he said.`).
+    quoted: bool,
+}
+
+fn shapes<'a>(sentences: impl Iterator<Item = &'a str>) -> Vec<Shape> {
+    let mut open = false;
+    sentences
+        .map(|s| {
+            let opens = s.starts_with(['"', '“', '‘', '\'', '«']);
+            let quoted = open || opens;
+            open = quote_left_open(s, open);
+            Shape {
+                words: s.split_whitespace().count(),
+                quoted,
+            }
+        })
+        .collect()
+}
+
+/// Whether a quotation is still open after `s`, given whether one was open
+/// before it. Straight double quotes toggle; curly and guillemet quotes
+/// open and close; a sentence opening with a single quote and not closing
+/// one leaves it open (apostrophes make inner single quotes unreliable).
+fn quote_left_open(s: &str, mut open: bool) -> bool {
+    for c in s.chars() {
+        match c {
+            '"' => open = !open,
+            '“' | '«' => open = true,
+            '”' | '»' => open = false,
+            _ => {}
+        }
+    }
+    let single_opened = s.starts_with(['‘', '\'']);
+    let single_closed = s.trim_end_matches(['.', '!', '?']).ends_with(['’', '\'']) || s.ends_with(['’', '\'']);
+    if single_opened || open {
+        open = open || !single_closed;
+        if single_closed {
+            open = false;
+        }
+    }
+    open
+}
+
+/// Maps values linearly onto 0..=1 (all zeros when they are all equal).
+fn rescale(values: &[f32]) -> Vec<f32> {
+    let lo = values.iter().copied().fold(f32::INFINITY, f32::min);
+    let hi = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let span = hi - lo;
+    values
+        .iter()
+        .map(|v| if span > 1e-9 { (v - lo) / span } else { 0.0 })
+        .collect()
+}
+
+fn normalised(vectors: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    vectors
+        .iter()
+        .map(|v| {
+            let clean: Vec<f32> = v.iter().map(|x| if x.is_finite() { *x } else { 0.0 }).collect();
+            let norm = clean.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                clean.iter().map(|x| x / norm).collect()
+            } else {
+                clean
+            }
+        })
+        .collect()
+}
+
+fn dense_dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn sparse_dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
+    let (mut i, mut j, mut s) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                s += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    s
+}
+
+/// Smoothed IDF with sentences as documents: `ln(1 + n / df)`.
+fn inverse_document_frequency(counts: &[Vec<(u32, f32)>], vocab: usize) -> Vec<f32> {
+    let mut df = vec![0u32; vocab];
+    for c in counts {
+        for &(t, _) in c {
+            df[t as usize] += 1;
+        }
+    }
+    let n = counts.len().max(1) as f32;
+    df.iter()
+        .map(|&d| (1.0 + n / d.max(1) as f32).ln())
+        .collect()
+}
+
+fn unit(weights: impl Iterator<Item = (u32, f32)>) -> Vec<(u32, f32)> {
+    let v: Vec<(u32, f32)> = weights.collect();
+    let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.into_iter().map(|(t, w)| (t, w / norm)).collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// Per-document term ids for stemmed, lowercased content words.
+#[derive(Default)]
+struct Vocabulary {
+    ids: HashMap<String, u32>,
+    word: String,
+}
+
+impl Vocabulary {
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Term counts of `text`, sorted by term id.
+    fn term_counts(&mut self, text: &str) -> Vec<(u32, f32)> {
+        let mut terms: Vec<u32> = Vec::new();
+        for raw in text.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’') {
+            let raw = raw.trim_matches(|c| c == '\'' || c == '’');
+            let raw = raw
+                .strip_suffix("'s")
+                .or_else(|| raw.strip_suffix("’s"))
+                .unwrap_or(raw);
+            if raw.is_empty() {
+                continue;
+            }
+            self.word.clear();
+            self.word.extend(raw.chars().flat_map(char::to_lowercase));
+            if STOPWORDS.binary_search(&self.word.as_str()).is_ok() {
+                continue;
+            }
+            let stem = stem(&self.word);
+            let next = self.ids.len() as u32;
+            let id = match self.ids.get(stem) {
+                Some(&id) => id,
+                None => {
+                    self.ids.insert(stem.to_owned(), next);
+                    next
+                }
+            };
+            terms.push(id);
+        }
+        terms.sort_unstable();
+        let mut counts: Vec<(u32, f32)> = Vec::with_capacity(terms.len());
+        for t in terms {
+            match counts.last_mut() {
+                Some((last, n)) if *last == t => *n += 1.0,
+                _ => counts.push((t, 1.0)),
+            }
+        }
+        counts
+    }
+}
+
+/// A light suffix stripper: enough to match inflections of the same word
+/// (`talks`/`talked`/`talking`) without a full Porter stemmer.
+fn stem(word: &str) -> &str {
+    if word.len() <= 4 || !word.is_ascii() {
+        return word;
+    }
+    for suffix in ["ings", "ing", "edly", "ed", "ies", "es", "s", "ly"] {
+        if let Some(base) = word.strip_suffix(suffix) {
+            if base.len() >= 3 && !base.ends_with('s') {
+                return base;
+            }
+        }
+    }
+    word
+}
+
+/// English function words, sorted for binary search.
+const STOPWORDS: &[&str] = &[
+    "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any",
+    "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both",
+    "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few",
+    "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers",
+    "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its",
+    "itself", "just", "me", "more", "most", "mr", "mrs", "ms", "my", "myself", "no", "nor", "not",
+    "now", "of", "off", "on", "once", "one", "only", "or", "other", "our", "ours", "ourselves",
+    "out", "over", "own", "said", "same", "say", "says", "she", "should", "so", "some", "such",
+    "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these",
+    "they", "this", "those", "through", "to", "too", "under", "until", "up", "us", "very", "was",
+    "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
+    "would", "you", "your", "yours", "yourself", "yourselves",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARTICLE: &str = "- News>\n- World\n\
+        Kim Jong-un arrived in Beijing for talks with Xi Jinping on Tuesday.\n\
+        The North Korean leader is seeking relief from sanctions, sources said.\n\
+        Kim met Xi twice before this year, in March and in May.\n\
+        The weather in Beijing was warm and sunny.\n\
+        Analysts said the talks with Xi could shape sanctions relief for North Korea.";
+
+    fn texts(doc: &Document, picked: &[ExtractedSentence]) -> Vec<String> {
+        picked.iter().map(|s| doc.body()[s.range.clone()].to_owned()).collect()
+    }
+
+    #[test]
+    fn stopwords_are_sorted_for_binary_search() {
+        assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn boilerplate_is_not_a_candidate() {
+        let doc = Document::new(None, ARTICLE);
+        assert_eq!(doc.sentence_count(), 5);
+        assert_eq!(doc.boilerplate_ranges().len(), 2);
+        assert!(doc.candidate_texts()[0].starts_with("Kim Jong-un arrived"));
+    }
+
+    #[test]
+    fn picks_central_sentences_in_document_order() {
+        let doc = Document::new(Some("Kim visits Beijing for talks with Xi"), ARTICLE);
+        let picked = select(&doc, SummaryLength::Sentences(2), RankMode::Lexical);
+        let got = texts(&doc, &picked);
+        assert_eq!(got.len(), 2);
+        assert!(got[0].starts_with("Kim Jong-un arrived"), "{got:?}");
+        assert!(!got.iter().any(|s| s.contains("weather")), "{got:?}");
+        assert!(picked.windows(2).all(|w| w[0].range.start < w[1].range.start));
+        assert!(picked.iter().all(|s| s.score.is_finite()));
+    }
+
+    #[test]
+    fn ratio_rounds_and_keeps_at_least_one() {
+        let doc = Document::new(None, ARTICLE);
+        assert_eq!(select(&doc, SummaryLength::Ratio(0.4), RankMode::Lexical).len(), 2);
+        assert_eq!(select(&doc, SummaryLength::Ratio(0.01), RankMode::Lexical).len(), 1);
+        assert_eq!(select(&doc, SummaryLength::Ratio(f32::NAN), RankMode::Lexical).len(), 1);
+        assert_eq!(select(&doc, SummaryLength::Sentences(99), RankMode::Lexical).len(), 5);
+    }
+
+    #[test]
+    fn degenerate_inputs_do_not_panic() {
+        for body in ["", "   ", "...", "- News>", "a", "Ünïcödé… “quoted”"] {
+            let doc = Document::new(Some(""), body);
+            for mode in [RankMode::Lexical, RankMode::Semantic(&[]), RankMode::Hybrid(&[])] {
+                let got = select(&doc, SummaryLength::Sentences(3), mode);
+                assert!(got.len() <= doc.sentence_count());
+            }
+        }
+    }
+
+    #[test]
+    fn embeddings_drive_semantic_mode_and_bad_ones_fall_back() {
+        let doc = Document::new(None, ARTICLE);
+        // Sentences 1 and 3 (0-based) share a direction; the rest are orthogonal.
+        let embeddings: Vec<Vec<f32>> = (0..5)
+            .map(|i| match i {
+                1 | 3 => vec![1.0, 0.0, 0.0],
+                0 => vec![0.0, 1.0, 0.0],
+                _ => vec![0.0, 0.0, f32::NAN],
+            })
+            .collect();
+        let picked = select(&doc, SummaryLength::Sentences(2), RankMode::Semantic(&embeddings));
+        assert_eq!(picked.len(), 2);
+        assert!(picked.iter().all(|s| s.score.is_finite()));
+        let wrong_count = &embeddings[..2];
+        let fallback = select(&doc, SummaryLength::Sentences(2), RankMode::Semantic(wrong_count));
+        let lexical = select(&doc, SummaryLength::Sentences(2), RankMode::Lexical);
+        assert_eq!(fallback, lexical);
+    }
+
+    #[test]
+    fn stemmer_conflates_inflections() {
+        assert_eq!(stem("talks"), stem("talking"));
+        assert_eq!(stem("talked"), "talk");
+        assert_eq!(stem("news"), "news");
+    }
+}

@@ -1,0 +1,408 @@
+//! Rule-based sentence segmentation for news text.
+//!
+//! [`split_sentences`] returns byte ranges into the caller's text, so every
+//! later stage (cleaning, ranking, the gRPC edge) can point back into the
+//! original article without copying it.
+//!
+//! The rules are tuned for English news as users paste it: abbreviations and
+//! initials (`Mr.`, `U.S.`, `George W. Bush`), quotes that close after the
+//! sentence-final mark, decimals and money (`3.5`, `$1.2bn`), ellipses, line
+//! breaks that separate headlines or site-navigation lines, and sentences
+//! glued together without a space (`months.It`), which scraped text carries.
+
+use std::ops::Range;
+
+/// Splits `text` into sentences.
+///
+/// Each range is a byte range into `text`, on char boundaries, trimmed of
+/// surrounding whitespace and non-empty. Ranges are in order, do not overlap,
+/// and together cover every non-whitespace character of `text`.
+pub fn split_sentences(text: &str) -> Vec<Range<usize>> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let n = chars.len();
+    let byte_at = |i: usize| chars.get(i).map_or(text.len(), |&(b, _)| b);
+    let mut out = Vec::new();
+    let mut start = 0usize; // char index where the current sentence starts
+    let mut i = 0usize;
+    while i < n {
+        let c = chars[i].1;
+        if c == '\n' {
+            if line_break_is_boundary(&chars, start, i) {
+                push_trimmed(text, byte_at(start)..byte_at(i), &mut out);
+                start = i + 1;
+            }
+            i += 1;
+            continue;
+        }
+        if is_terminal(c) {
+            let mut j = i + 1;
+            while j < n && is_terminal(chars[j].1) {
+                j += 1;
+            }
+            let run_end = j;
+            while j < n && is_closer(chars[j].1) {
+                j += 1;
+            }
+            if terminal_is_boundary(&chars, start, i, run_end, j) {
+                push_trimmed(text, byte_at(start)..byte_at(j), &mut out);
+                start = j;
+            }
+            i = j;
+            continue;
+        }
+        i += 1;
+    }
+    push_trimmed(text, byte_at(start)..text.len(), &mut out);
+    out
+}
+
+/// Abbreviations that precede a name and practically never end a sentence.
+const TITLE_ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "messrs", "mme", "dr", "prof", "rev", "revd", "gen", "col", "lt", "sgt",
+    "capt", "cpl", "pte", "maj", "adm", "cmdr", "gov", "sen", "rep", "hon", "pres", "supt", "insp",
+    "det", "st", "mt", "ft", "fr", "vs", "v", "cf", "viz", "approx", "ca", "al",
+];
+
+/// Abbreviations that do not end a sentence when a number follows (`No. 10`,
+/// `Jan. 5`), but may when a capitalised word does (`No. That was it.`).
+const NUMBER_ABBREVIATIONS: &[&str] = &[
+    "no", "nos", "vol", "vols", "pp", "p", "art", "sec", "fig", "ch", "op", "jan", "feb", "mar",
+    "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+];
+
+/// Words that commonly open a sentence; after a dotted acronym (`U.S.`,
+/// `p.m.`) they signal a boundary, whereas a proper noun (`U.S. President`)
+/// does not.
+const SENTENCE_STARTERS: &[&str] = &[
+    "a", "after", "all", "also", "an", "and", "as", "at", "but", "by", "for", "from", "he", "her",
+    "his", "however", "i", "if", "in", "it", "its", "many", "meanwhile", "most", "mr", "mrs", "ms",
+    "now", "on", "one", "our", "she", "so", "some", "that", "the", "their", "there", "these",
+    "they", "this", "those", "though", "to", "we", "what", "when", "where", "while", "who", "why",
+    "with", "yet", "you",
+];
+
+fn is_terminal(c: char) -> bool {
+    matches!(c, '.' | '!' | '?' | '…')
+}
+
+fn is_closer(c: char) -> bool {
+    matches!(c, '"' | '\'' | '”' | '’' | ')' | ']' | '»' | '›')
+}
+
+fn is_opener(c: char) -> bool {
+    matches!(c, '"' | '\'' | '“' | '‘' | '(' | '[' | '«' | '‹')
+}
+
+/// Decides whether the terminal run `chars[i..run_end]` (followed by closing
+/// quotes/brackets up to `after`) ends the sentence that began at `start`.
+fn terminal_is_boundary(
+    chars: &[(usize, char)],
+    start: usize,
+    i: usize,
+    run_end: usize,
+    after: usize,
+) -> bool {
+    let n = chars.len();
+    let mut k = after;
+    while k < n && chars[k].1.is_whitespace() {
+        k += 1;
+    }
+    if k == n {
+        return true;
+    }
+    let spaced = k > after;
+    let mut m = k;
+    while m < n && is_opener(chars[m].1) {
+        m += 1;
+    }
+    let Some(&(_, next)) = chars.get(m) else {
+        return true;
+    };
+    // The last character before the mark that is not a closing quote, so
+    // `profiles".Media` is judged by the `s`.
+    let prev = chars[start..i]
+        .iter()
+        .rev()
+        .map(|&(_, c)| c)
+        .find(|&c| !is_closer(c));
+    let token = token_before(chars, start, i);
+
+    if !spaced {
+        // Glued sentences ("months.It will") from scraped text: demand a
+        // lowercase word before and a capitalised word after, which decimals,
+        // URLs and acronyms do not produce.
+        let followed_by_lower = chars.get(m + 1).is_some_and(|&(_, c)| c.is_lowercase());
+        return prev.is_some_and(|c| c.is_lowercase() || c.is_ascii_digit())
+            && next.is_uppercase()
+            && followed_by_lower
+            && token.chars().filter(|c| c.is_alphanumeric()).count() >= 2
+            && !TITLE_ABBREVIATIONS.contains(&token.to_lowercase().as_str());
+    }
+    if next.is_lowercase() || !(next.is_alphanumeric() || m > k) {
+        // A lowercase continuation or a following comma/dash means the mark
+        // was internal: `"Why?" he asked`, `etc., and`.
+        return false;
+    }
+    let run_len = run_end - i;
+    if chars[i].1 != '.' || run_len > 1 {
+        return true;
+    }
+    if token.is_empty() {
+        return true;
+    }
+    let lower = token.to_lowercase();
+    if token.chars().all(|c| c.is_ascii_digit()) {
+        // A list number opening a line ("1. Scores") is not a sentence.
+        return !(token.len() <= 2 && token_starts_sentence(chars, start, i, &token));
+    }
+    if TITLE_ABBREVIATIONS.contains(&lower.as_str()) {
+        return false;
+    }
+    if NUMBER_ABBREVIATIONS.contains(&lower.as_str()) && next.is_ascii_digit() {
+        return false;
+    }
+    let mut letters = token.chars().filter(|c| c.is_alphabetic());
+    if let (Some(first), None) = (letters.next(), letters.next()) {
+        // A lone capital is an initial ("George W. Bush"), unless it follows
+        // a word that makes it a name of its own ("Plan B. The").
+        if first.is_uppercase() && token.chars().count() == 1 {
+            return false;
+        }
+    }
+    if token.contains('.') && token.chars().any(|c| c.is_alphabetic()) {
+        return SENTENCE_STARTERS.contains(&next_word(chars, m).to_lowercase().as_str());
+    }
+    true
+}
+
+/// The whitespace-delimited token that ends just before `chars[i]`, with any
+/// opening quotes or brackets stripped, as a String.
+fn token_before(chars: &[(usize, char)], start: usize, i: usize) -> String {
+    let mut b = i;
+    while b > start && !chars[b - 1].1.is_whitespace() {
+        b -= 1;
+    }
+    while b < i && is_opener(chars[b].1) {
+        b += 1;
+    }
+    chars[b..i].iter().map(|&(_, c)| c).collect()
+}
+
+/// Whether `token` (ending at `i`) is the first token of the sentence.
+fn token_starts_sentence(chars: &[(usize, char)], start: usize, i: usize, token: &str) -> bool {
+    let token_chars = token.chars().count();
+    chars[start..i - token_chars.min(i - start)]
+        .iter()
+        .all(|&(_, c)| c.is_whitespace() || is_opener(c))
+}
+
+fn next_word(chars: &[(usize, char)], m: usize) -> String {
+    chars[m..]
+        .iter()
+        .map(|&(_, c)| c)
+        .take_while(|c| c.is_alphabetic())
+        .collect()
+}
+
+/// A line break separates sentences (headlines, navigation lines, paragraphs)
+/// unless it merely wraps a running sentence: the next line starts in
+/// lowercase after an unfinished line, or the line ended with a full stop
+/// that the punctuation rules already judged (`Mr.` at a wrap).
+fn line_break_is_boundary(chars: &[(usize, char)], start: usize, i: usize) -> bool {
+    let n = chars.len();
+    let mut k = i + 1;
+    while k < n && chars[k].1.is_whitespace() && chars[k].1 != '\n' {
+        k += 1;
+    }
+    if k >= n || chars[k].1 == '\n' {
+        return true;
+    }
+    let mut p = i;
+    while p > start && chars[p - 1].1.is_whitespace() {
+        p -= 1;
+    }
+    if p == start {
+        return true;
+    }
+    let mut q = p;
+    while q > start && is_closer(chars[q - 1].1) {
+        q -= 1;
+    }
+    if q > start && is_terminal(chars[q - 1].1) {
+        return false;
+    }
+    let last = chars[p - 1].1;
+    let mut m = k;
+    while m < n && is_opener(chars[m].1) {
+        m += 1;
+    }
+    let next_lower = chars.get(m).is_some_and(|&(_, c)| c.is_lowercase());
+    let unfinished = last.is_alphanumeric() || matches!(last, ',' | ';' | ':' | '-' | '–' | '—');
+    !(next_lower && unfinished)
+}
+
+fn push_trimmed(text: &str, range: Range<usize>, out: &mut Vec<Range<usize>>) {
+    let slice = &text[range.clone()];
+    let lead = slice.len() - slice.trim_start().len();
+    let trimmed = slice.trim();
+    if !trimmed.is_empty() {
+        let s = range.start + lead;
+        out.push(s..s + trimmed.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sents(text: &str) -> Vec<&str> {
+        split_sentences(text).into_iter().map(|r| &text[r]).collect()
+    }
+
+    #[test]
+    fn splits_plain_sentences() {
+        assert_eq!(
+            sents("The cat sat. The dog ran! Did it? Yes."),
+            vec!["The cat sat.", "The dog ran!", "Did it?", "Yes."]
+        );
+    }
+
+    #[test]
+    fn keeps_abbreviations_and_initials() {
+        assert_eq!(
+            sents("Mr. Smith met Dr. Jones in the U.S. capital. George W. Bush was there."),
+            vec!["Mr. Smith met Dr. Jones in the U.S. capital.", "George W. Bush was there."]
+        );
+        assert_eq!(
+            sents("It fell on Jan. 5 at No. 10 Downing St. in London. Then it rose."),
+            vec!["It fell on Jan. 5 at No. 10 Downing St. in London.", "Then it rose."]
+        );
+    }
+
+    #[test]
+    fn dotted_acronym_can_end_a_sentence() {
+        assert_eq!(
+            sents("He moved to the U.S. The move paid off. It ended at 5 p.m. They left."),
+            vec!["He moved to the U.S.", "The move paid off.", "It ended at 5 p.m.", "They left."]
+        );
+    }
+
+    #[test]
+    fn keeps_numbers_and_money() {
+        assert_eq!(
+            sents("Profits rose 3.5% to $1.2bn in 2004. Sales were 10,000.5 units."),
+            vec!["Profits rose 3.5% to $1.2bn in 2004.", "Sales were 10,000.5 units."]
+        );
+    }
+
+    #[test]
+    fn closing_quotes_stay_with_their_sentence() {
+        assert_eq!(
+            sents("He said: \"We won.\" She left. “It is over,” he said. “Really?” she asked."),
+            vec![
+                "He said: \"We won.\"",
+                "She left.",
+                "“It is over,” he said.",
+                "“Really?” she asked."
+            ]
+        );
+        assert_eq!(sents("'It's done.' Then he went."), vec!["'It's done.'", "Then he went."]);
+    }
+
+    #[test]
+    fn ellipses() {
+        assert_eq!(
+            sents("He paused... and went on. Then … Nothing happened."),
+            vec!["He paused... and went on.", "Then …", "Nothing happened."]
+        );
+    }
+
+    #[test]
+    fn line_breaks_separate_headlines_and_navigation() {
+        let text = "- News>\n- World\nKim lands in Beijing\nThe trip was secret. It\nwas not announced.\n\nNew paragraph";
+        assert_eq!(
+            sents(text),
+            vec![
+                "- News>",
+                "- World",
+                "Kim lands in Beijing",
+                "The trip was secret.",
+                "It\nwas not announced.",
+                "New paragraph"
+            ]
+        );
+    }
+
+    #[test]
+    fn glued_sentences_from_scraped_text() {
+        assert_eq!(
+            sents("Drilling stopped after the tremor.It will study \"profiles\".Data from bbc.co.uk."),
+            vec!["Drilling stopped after the tremor.", "It will study \"profiles\".", "Data from bbc.co.uk."]
+        );
+    }
+
+    #[test]
+    fn list_numbers_do_not_form_sentences() {
+        assert_eq!(
+            sents("1. Know your rights\n2. Ask questions"),
+            vec!["1. Know your rights", "2. Ask questions"]
+        );
+    }
+
+    #[test]
+    fn ranges_are_trimmed_byte_offsets() {
+        let text = "  Héllo wörld.   Ça va?  ";
+        let ranges = split_sentences(text);
+        assert_eq!(ranges.len(), 2);
+        assert_eq!(&text[ranges[0].clone()], "Héllo wörld.");
+        assert_eq!(&text[ranges[1].clone()], "Ça va?");
+    }
+
+    #[test]
+    fn empty_and_blank_inputs() {
+        assert!(split_sentences("").is_empty());
+        assert!(split_sentences(" \n\t\n ").is_empty());
+        assert_eq!(sents("..."), vec!["..."]);
+    }
+
+    /// Property-style check over pseudo-random strings built from characters
+    /// that exercise every rule.
+    #[test]
+    fn arbitrary_input_yields_valid_ranges() {
+        const ALPHABET: &[char] = &[
+            'a', 'B', 'z', 'Q', '1', '9', ' ', ' ', '\n', '\t', '.', '.', '!', '?', '…', '"', '\'',
+            '“', '”', '‘', '’', '(', ')', '[', ']', ',', '-', 'é', 'Ü', '中', '\u{a0}', '🙂', '$',
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let len = (next() % 80) as usize;
+            let text: String = (0..len)
+                .map(|_| ALPHABET[(next() % ALPHABET.len() as u64) as usize])
+                .collect();
+            let ranges = split_sentences(&text);
+            let mut last_end = 0;
+            for r in &ranges {
+                assert!(r.start < r.end && r.end <= text.len(), "{text:?} {r:?}");
+                assert!(r.start >= last_end, "overlap in {text:?}");
+                assert!(text.is_char_boundary(r.start) && text.is_char_boundary(r.end));
+                let s = &text[r.clone()];
+                assert_eq!(s, s.trim(), "untrimmed range in {text:?}");
+                assert!(text[last_end..r.start].trim().is_empty(), "gap lost text in {text:?}");
+                last_end = r.end;
+            }
+            assert!(text[last_end..].trim().is_empty(), "tail lost in {text:?}");
+        }
+    }
+
+    #[test]
+    fn huge_input_does_not_blow_up() {
+        let text = "Word. ".repeat(200_000);
+        assert_eq!(split_sentences(&text).len(), 200_000);
+    }
+}

@@ -21,6 +21,8 @@ struct Gold {
     range: Range<usize>,
     kind: String,
     value: String,
+    /// `functionInDocument` other than NONE (a creation or publication time in the body).
+    document_time: bool,
 }
 
 struct Doc {
@@ -83,7 +85,7 @@ fn parse_tml(path: &Path) -> Option<Doc> {
     let body = &raw[body_start..body_end];
     let mut text = String::with_capacity(body.len());
     let mut gold = Vec::new();
-    let mut open: Option<(usize, String, String)> = None;
+    let mut open: Option<(usize, String, String, bool)> = None;
     let mut i = 0;
     while i < body.len() {
         let rest = &body[i..];
@@ -95,13 +97,15 @@ fn parse_tml(path: &Path) -> Option<Doc> {
                     text.len(),
                     attr(tag, "type").unwrap_or_default(),
                     attr(tag, "value").unwrap_or_default(),
+                    attr(tag, "functionInDocument").is_some_and(|f| f != "NONE"),
                 ));
             } else if tag.starts_with("/TIMEX3") {
-                if let Some((s, kind, value)) = open.take() {
+                if let Some((s, kind, value, document_time)) = open.take() {
                     gold.push(Gold {
                         range: s..text.len(),
                         kind,
                         value,
+                        document_time,
                     });
                 }
             }
@@ -385,12 +389,20 @@ fn main() {
         let started = std::time::Instant::now();
         let c = score(&docs, max_errors);
         let secs = started.elapsed().as_secs_f64();
+        let doc_times: usize = docs
+            .iter()
+            .map(|d| d.gold.iter().filter(|g| g.document_time).count())
+            .sum();
         println!(
             "TimeML: {} files, {} parsed, {} gold TIMEX3 in <TEXT>, {} system expressions",
             files.len(),
             docs.len(),
             c.gold,
             c.sys
+        );
+        println!(
+            "gold = every TIMEX3 inside <TEXT>, including {doc_times} marked as a creation or \
+             publication time; the <DCT> TIMEX3 is the anchor and is not scored"
         );
         let (p, r, f) = prf(c.strict_sys, c.sys, c.strict_gold, c.gold);
         println!("extent strict   P {p:5.1}  R {r:5.1}  F1 {f:5.1}");

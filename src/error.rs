@@ -26,7 +26,7 @@ impl ServiceError {
                 PoolError::Overloaded { .. } => Code::ResourceExhausted,
                 PoolError::DeadlineExceeded => Code::DeadlineExceeded,
                 PoolError::Cancelled => Code::Cancelled,
-                PoolError::ShuttingDown => Code::Unavailable,
+                PoolError::ShuttingDown | PoolError::Warming => Code::Unavailable,
                 PoolError::WorkerPanicked => Code::Internal,
             },
             ServiceError::Engine(err) => match err {

@@ -40,6 +40,8 @@ pub enum PoolError {
     Cancelled,
     #[error("the server is shutting down")]
     ShuttingDown,
+    #[error("the server is still loading its models: retry once health reports SERVING")]
+    Warming,
     #[error("the worker handling this request crashed; the request was not completed (the worker has been restarted)")]
     WorkerPanicked,
 }

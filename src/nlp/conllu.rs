@@ -75,10 +75,7 @@ pub fn parse(text: &str) -> Vec<GoldSentence> {
         cur.heads
             .push(cols[6].parse::<usize>().ok().and_then(|h| h.checked_sub(1)));
         cur.deprels.push(cols[7].to_string());
-        if let Some(ent) = cols[9]
-            .split('|')
-            .find_map(|f| f.strip_prefix("Entity="))
-        {
+        if let Some(ent) = cols[9].split('|').find_map(|f| f.strip_prefix("Entity=")) {
             read_entity_field(ent, index, &mut open, &mut cur.mentions);
         }
     }
@@ -90,7 +87,8 @@ pub fn parse(text: &str) -> Vec<GoldSentence> {
                 *h = None;
             }
         });
-        s.mentions.sort_by_key(|m| (m.tokens.start, std::cmp::Reverse(m.tokens.end)));
+        s.mentions
+            .sort_by_key(|m| (m.tokens.start, std::cmp::Reverse(m.tokens.end)));
         s.mentions.dedup();
     }
     out
@@ -216,9 +214,18 @@ mod tests {
         assert_eq!(
             s.mentions,
             [
-                GoldMention { tokens: 0..5, kind: EntityKind::Abstract },
-                GoldMention { tokens: 0..4, kind: EntityKind::Person },
-                GoldMention { tokens: 0..1, kind: EntityKind::Place },
+                GoldMention {
+                    tokens: 0..5,
+                    kind: EntityKind::Abstract
+                },
+                GoldMention {
+                    tokens: 0..4,
+                    kind: EntityKind::Person
+                },
+                GoldMention {
+                    tokens: 0..1,
+                    kind: EntityKind::Place
+                },
             ]
         );
     }

@@ -27,6 +27,9 @@ pub struct Mention {
     pub name_tokens: Option<Range<usize>>,
 }
 
+/// Tags, heads and relations of one sentence, as the entity tagger's features see them.
+pub type Analysis = (Vec<Upos>, Vec<Option<usize>>, Vec<&'static str>);
+
 /// Outer and inner BIO mention taggers.
 pub struct EntityTagger {
     outer: Model,
@@ -68,7 +71,11 @@ fn encode(mentions: &[GoldMention], n: usize) -> Vec<usize> {
         let k = m.kind.index();
         for i in m.tokens.clone() {
             if i < n {
-                labels[i] = if i == m.tokens.start { 1 + 2 * k } else { 2 + 2 * k };
+                labels[i] = if i == m.tokens.start {
+                    1 + 2 * k
+                } else {
+                    2 + 2 * k
+                };
             }
         }
     }
@@ -168,10 +175,7 @@ impl Context<'_> {
         ]);
     }
 
-    fn run(
-        &self,
-        mut score: impl FnMut(&[u64], usize, usize, &[usize]) -> usize,
-    ) -> Vec<usize> {
+    fn run(&self, mut score: impl FnMut(&[u64], usize, usize, &[usize]) -> usize) -> Vec<usize> {
         let mut labels: Vec<usize> = Vec::with_capacity(self.w.len());
         let mut feats = Vec::with_capacity(40);
         for i in 0..self.w.len() {
@@ -201,7 +205,12 @@ fn context<'a>(
 
 /// Longest run of proper nouns (joined over a single hyphen or period between two proper
 /// nouns) that is not a possessive modifier; prefers the run holding the mention head.
-fn name_part(tags: &[Upos], words: &[WordFeats], span: &Range<usize>, head: usize) -> Option<Range<usize>> {
+fn name_part(
+    tags: &[Upos],
+    words: &[WordFeats],
+    span: &Range<usize>,
+    head: usize,
+) -> Option<Range<usize>> {
     let possessive = hash_bytes(b"'s");
     let mut runs: Vec<Range<usize>> = Vec::new();
     let mut i = span.start;
@@ -214,19 +223,24 @@ fn name_part(tags: &[Upos], words: &[WordFeats], span: &Range<usize>, head: usiz
         i += 1;
         while i < span.end
             && (tags[i] == Upos::Propn
-                || (tags[i] == Upos::Punct && i + 1 < span.end && tags[i + 1] == Upos::Propn && tags[i - 1] == Upos::Propn))
+                || (tags[i] == Upos::Punct
+                    && i + 1 < span.end
+                    && tags[i + 1] == Upos::Propn
+                    && tags[i - 1] == Upos::Propn))
         {
             i += 1;
         }
         runs.push(start..i);
     }
+    // A name followed by "'s" modifies something else in the mention, unless the "'s" ends
+    // the mention (then the whole mention is the possessor).
     let free = |r: &&Range<usize>| {
-        r.end >= span.end || !(tags[r.end] == Upos::Part && words[r.end].lc == possessive)
+        r.end + 1 >= span.end || !(tags[r.end] == Upos::Part && words[r.end].lc == possessive)
     };
     runs.iter()
         .filter(free)
         .find(|r| r.contains(&head))
-        .or_else(|| runs.iter().filter(free).last())
+        .or_else(|| runs.iter().rev().find(|r| free(r)))
         .cloned()
 }
 
@@ -285,7 +299,11 @@ impl EntityTagger {
                     .find(|&i| heads[i].is_none_or(|h| !tokens.contains(&h)))
                     .unwrap_or(tokens.start);
                 let proper = tokens.clone().any(|i| tags[i] == Upos::Propn);
-                let name_tokens = if proper { name_part(tags, w, &tokens, head) } else { None };
+                let name_tokens = if proper {
+                    name_part(tags, w, &tokens, head)
+                } else {
+                    None
+                };
                 Mention {
                     tokens,
                     kind,
@@ -301,13 +319,15 @@ impl EntityTagger {
     /// the features see (ideally predicted, so training matches use).
     pub fn train(
         sentences: &[GoldSentence],
-        analyses: &[(Vec<Upos>, Vec<Option<usize>>, Vec<&'static str>)],
+        analyses: &[Analysis],
         iterations: usize,
         seed: u64,
-        prune: f32,
+        max_rows: usize,
     ) -> EntityTagger {
-        let cached: Vec<Vec<WordFeats>> =
-            sentences.iter().map(|s| word_feats(&s.word_refs())).collect();
+        let cached: Vec<Vec<WordFeats>> = sentences
+            .iter()
+            .map(|s| word_feats(&s.word_refs()))
+            .collect();
         let train_layer = |layer: Layer, seed: u64| {
             let mut trainer = Trainer::new(CLASSES);
             let mut rng = Rng::new(seed);
@@ -324,14 +344,18 @@ impl EntityTagger {
                         let guess = argmax_allowed(&scores, |c| valid(prev, c)).unwrap_or(0);
                         // After a missed start the gold I-k is unreachable; B-k is the best
                         // reachable target.
-                        let truth = if valid(prev, gold[i]) { gold[i] } else { gold[i] - 1 };
+                        let truth = if valid(prev, gold[i]) {
+                            gold[i]
+                        } else {
+                            gold[i] - 1
+                        };
                         trainer.update(feats, truth, guess);
                         trainer.tick();
                         guess
                     });
                 }
             }
-            trainer.finish(prune)
+            trainer.finish(max_rows)
         };
         EntityTagger {
             outer: train_layer(Layer::Outer, seed),
@@ -400,5 +424,7 @@ mod tests {
         let tags = [Propn, Propn, Part, Noun, Propn, Propn, Punct, Propn];
         assert_eq!(name_part(&tags, &words, &(0..8), 3), Some(4..8));
         assert_eq!(name_part(&tags, &words, &(0..2), 1), Some(0..2));
+        assert_eq!(name_part(&tags, &words, &(0..3), 1), Some(0..2));
+        assert_eq!(name_part(&tags, &words, &(2..4), 3), None);
     }
 }

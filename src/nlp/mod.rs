@@ -8,11 +8,11 @@
 //! GUM mention layers).
 
 pub mod conllu;
+pub mod entities;
 pub(crate) mod features;
 pub mod parser;
 pub(crate) mod perceptron;
 pub mod tagger;
-pub mod entities;
 pub mod tokenize;
 
 use std::io::{Read, Write};
@@ -311,8 +311,9 @@ pub const MODEL_FILE: &str = "nlp.bin";
 
 static EMBEDDED_BYTES: &[u8] = include_bytes!("../../models/nlp/nlp.bin");
 
-static EMBEDDED: LazyLock<Pipeline> =
-    LazyLock::new(|| Pipeline::from_bytes(EMBEDDED_BYTES).unwrap_or_else(|_| Pipeline::untrained()));
+static EMBEDDED: LazyLock<Pipeline> = LazyLock::new(|| {
+    Pipeline::from_bytes(EMBEDDED_BYTES).unwrap_or_else(|_| Pipeline::untrained())
+});
 
 impl Pipeline {
     /// The models shipped in the binary, decoded once on first use.
@@ -514,6 +515,62 @@ mod tests {
         let bytes = p.to_bytes();
         assert!(Pipeline::from_bytes(&bytes).is_ok());
         assert!(Pipeline::from_bytes(b"not gzip").is_err());
+    }
+
+    const TINY: &str = "# text = Kim visited Beijing.\n\
+1\tKim\tKim\tPROPN\tNNP\t_\t2\tnsubj\t_\tEntity=(1-person-new)\n\
+2\tvisited\tvisit\tVERB\tVBD\t_\t0\troot\t_\t_\n\
+3\tBeijing\tBeijing\tPROPN\tNNP\t_\t2\tobj\t_\tEntity=(2-place-new)|SpaceAfter=No\n\
+4\t.\t.\tPUNCT\t.\t_\t2\tpunct\t_\t_\n\n\
+# text = The man left.\n\
+1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\tEntity=(3-person-new\n\
+2\tman\tman\tNOUN\tNN\t_\t3\tnsubj\t_\tEntity=3)\n\
+3\tleft\tleave\tVERB\tVBD\t_\t0\troot\t_\tSpaceAfter=No\n\
+4\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_\n\n";
+
+    /// Trains every component on two sentences, saves, reloads and reproduces them.
+    #[test]
+    fn tiny_training_round_trip() {
+        let gold = conllu::parse(TINY);
+        let tags: Vec<Vec<Upos>> = gold.iter().map(|s| s.upos.clone()).collect();
+        let analyses: Vec<_> = gold
+            .iter()
+            .map(|s| {
+                (
+                    s.upos.clone(),
+                    s.heads.clone(),
+                    entities::intern_all(&s.deprels),
+                )
+            })
+            .collect();
+        let p = Pipeline::new(
+            Tagger::train(&gold, 10, 1, 1000),
+            Parser::train(&gold, &tags, 10, 1, 1000),
+            Labeller::train(&gold, &tags, 10, 1, 1000),
+            EntityTagger::train(&gold, &analyses, 10, 1, 1000),
+        );
+        let dir = std::env::temp_dir().join(format!("newsgist-nlp-test-{}", std::process::id()));
+        p.save(&dir).unwrap();
+        let back = Pipeline::from_dir(&dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        for s in &gold {
+            let a = back.analyze_words(&s.word_refs());
+            assert_eq!(a.upos, s.upos);
+            assert_eq!(a.heads, s.heads);
+            assert_eq!(a.deprels, s.deprels);
+            let spans: Vec<_> = a
+                .entities
+                .iter()
+                .map(|m| (m.tokens.clone(), m.kind))
+                .collect();
+            let gold_spans: Vec<_> = s
+                .mentions
+                .iter()
+                .map(|m| (m.tokens.clone(), m.kind))
+                .collect();
+            assert_eq!(spans, gold_spans);
+        }
+        assert!(Pipeline::from_dir(&dir).is_err());
     }
 
     /// The shipped models on a typical news sentence.

@@ -127,10 +127,20 @@ impl State {
         let (s0, s1, s2) = (st(0), st(1), st(2));
         let (n0, n1, n2) = (buf(0), buf(1), buf(2));
         let lefts = |i: Option<usize>, k: usize| {
-            i.and_then(|i| self.lefts[i].len().checked_sub(k + 1).map(|j| self.lefts[i][j]))
+            i.and_then(|i| {
+                self.lefts[i]
+                    .len()
+                    .checked_sub(k + 1)
+                    .map(|j| self.lefts[i][j])
+            })
         };
         let rights = |i: Option<usize>, k: usize| {
-            i.and_then(|i| self.rights[i].len().checked_sub(k + 1).map(|j| self.rights[i][j]))
+            i.and_then(|i| {
+                self.rights[i]
+                    .len()
+                    .checked_sub(k + 1)
+                    .map(|j| self.rights[i][j])
+            })
         };
         let (s0w, s0t, n0w, n0t) = (word(s0), tag(s0), word(n0), tag(n0));
         let (s1w, s1t, n1w, n1t) = (word(s1), tag(s1), word(n1), tag(n1));
@@ -214,7 +224,9 @@ impl State {
 /// Attaches all but one root child to the chosen root so that the tree has a single root.
 fn single_root(heads: &mut [Option<usize>], tags: &[Upos]) {
     let n = heads.len();
-    let roots: Vec<usize> = (0..n).filter(|&i| heads[i].is_none_or(|h| h >= n)).collect();
+    let roots: Vec<usize> = (0..n)
+        .filter(|&i| heads[i].is_none_or(|h| h >= n))
+        .collect();
     let Some(&first) = roots.first() else {
         return;
     };
@@ -266,13 +278,15 @@ impl Parser {
         tags: &[Vec<Upos>],
         iterations: usize,
         seed: u64,
-        prune: f32,
+        max_rows: usize,
     ) -> Parser {
         let mut trainer = Trainer::new(MOVES);
         let mut rng = Rng::new(seed);
         let mut order: Vec<usize> = (0..sentences.len()).collect();
-        let cached: Vec<Vec<WordFeats>> =
-            sentences.iter().map(|s| word_feats(&s.word_refs())).collect();
+        let cached: Vec<Vec<WordFeats>> = sentences
+            .iter()
+            .map(|s| word_feats(&s.word_refs()))
+            .collect();
         let mut feats = Vec::with_capacity(64);
         let mut scores = [0.0; MOVES];
         for epoch in 0..iterations {
@@ -286,7 +300,13 @@ impl Parser {
                     state.features(&cached[si], &tags[si], &mut feats);
                     trainer.scores(&feats, &mut scores);
                     let costs: Vec<usize> = (0..MOVES)
-                        .map(|m| if state.valid(m) { state.cost(m, &gold) } else { usize::MAX })
+                        .map(|m| {
+                            if state.valid(m) {
+                                state.cost(m, &gold)
+                            } else {
+                                usize::MAX
+                            }
+                        })
                         .collect();
                     let min = costs.iter().copied().min().unwrap_or(usize::MAX);
                     if min == usize::MAX {
@@ -300,13 +320,17 @@ impl Parser {
                         trainer.update(&feats, best, guess);
                     }
                     trainer.tick();
-                    let follow = if epoch == 0 || rng.next_f64() < 0.1 { best } else { guess };
+                    let follow = if epoch == 0 || rng.next_f64() < 0.1 {
+                        best
+                    } else {
+                        guess
+                    };
                     state.apply(follow);
                 }
             }
         }
         Parser {
-            model: trainer.finish(prune),
+            model: trainer.finish(max_rows),
         }
     }
 
@@ -427,7 +451,12 @@ impl Labeller {
     }
 
     /// Relation per word of a tree.
-    pub fn label(&self, words: &[&str], tags: &[Upos], heads: &[Option<usize>]) -> Vec<&'static str> {
+    pub fn label(
+        &self,
+        words: &[&str],
+        tags: &[Upos],
+        heads: &[Option<usize>],
+    ) -> Vec<&'static str> {
         self.label_feats(&word_feats(words), tags, heads)
     }
 
@@ -460,13 +489,15 @@ impl Labeller {
         tags: &[Vec<Upos>],
         iterations: usize,
         seed: u64,
-        prune: f32,
+        max_rows: usize,
     ) -> Labeller {
         let mut trainer = Trainer::new(DEPRELS.len());
         let mut rng = Rng::new(seed);
         let mut order: Vec<usize> = (0..sentences.len()).collect();
-        let cached: Vec<Vec<WordFeats>> =
-            sentences.iter().map(|s| word_feats(&s.word_refs())).collect();
+        let cached: Vec<Vec<WordFeats>> = sentences
+            .iter()
+            .map(|s| word_feats(&s.word_refs()))
+            .collect();
         let root = root_class();
         let mut feats = Vec::with_capacity(48);
         let mut scores = vec![0.0; DEPRELS.len()];
@@ -482,7 +513,15 @@ impl Labeller {
                     else {
                         continue;
                     };
-                    label_features(&cached[si], &tags[si], &children, &s.heads, d, h, &mut feats);
+                    label_features(
+                        &cached[si],
+                        &tags[si],
+                        &children,
+                        &s.heads,
+                        d,
+                        h,
+                        &mut feats,
+                    );
                     trainer.scores(&feats, &mut scores);
                     let guess = argmax_allowed(&scores, |c| c != root).unwrap_or(0);
                     trainer.update(&feats, gold, guess);
@@ -491,7 +530,7 @@ impl Labeller {
             }
         }
         Labeller {
-            model: trainer.finish(prune),
+            model: trainer.finish(max_rows),
         }
     }
 

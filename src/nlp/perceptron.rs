@@ -128,11 +128,10 @@ impl Trainer {
         }
     }
 
-    /// Averages, quantises and keeps only rows whose largest weight is at least
-    /// `prune` times the model's top weight. Quantisation is logarithmic (sign plus a
-    /// 7-bit exponent step of [`RATIO`]), so small and large weights keep the same relative
-    /// precision in one byte.
-    pub(crate) fn finish(self, prune: f32) -> Model {
+    /// Averages, keeps the `max_rows` rows with the largest weights and quantises them.
+    /// Quantisation is logarithmic (sign plus a 7-bit exponent step of [`RATIO`]), so small
+    /// and large weights keep the same relative precision in one byte.
+    pub(crate) fn finish(self, max_rows: usize) -> Model {
         let n = self.classes;
         let c = self.instances;
         let mut merged: HashMap<u32, Vec<f32>> = HashMap::new();
@@ -142,16 +141,17 @@ impl Trainer {
                 *s += (row[i] - row[n + i] / c) as f32;
             }
         }
-        let mut mags: Vec<f32> = merged
-            .values()
-            .flat_map(|r| r.iter().map(|w| w.abs()))
-            .filter(|w| *w > 0.0)
-            .collect();
-        mags.sort_by(|a, b| a.total_cmp(b));
-        let top = mags.last().copied().unwrap_or(1.0).max(f32::MIN_POSITIVE);
-        let mut entries: Vec<(u32, Vec<u8>)> = merged
+        let peak = |row: &[f32]| row.iter().fold(0.0f32, |m, w| m.max(w.abs()));
+        let mut ranked: Vec<(u32, Vec<f32>)> = merged.into_iter().collect();
+        // Largest rows first; the key breaks ties so the result is deterministic.
+        ranked.sort_unstable_by(|a, b| peak(&b.1).total_cmp(&peak(&a.1)).then(a.0.cmp(&b.0)));
+        ranked.truncate(max_rows);
+        let top = ranked
+            .first()
+            .map_or(1.0, |(_, r)| peak(r))
+            .max(f32::MIN_POSITIVE);
+        let mut entries: Vec<(u32, Vec<u8>)> = ranked
             .into_iter()
-            .filter(|(_, row)| row.iter().any(|w| w.abs() >= top * prune))
             .map(|(k, row)| (k, row.iter().map(|w| encode(*w, top)).collect()))
             .collect();
         entries.sort_unstable_by_key(|(k, _)| *k);
@@ -222,7 +222,10 @@ impl Model {
 
     /// `keys` are unique; `weights` holds `classes` bytes per key, in the same order.
     fn build(classes: usize, top: f32, keys: &[u32], weights: &[u8]) -> Model {
-        let bits = (keys.len().max(1) * 2).next_power_of_two().trailing_zeros().max(1);
+        let bits = (keys.len().max(1) * 2)
+            .next_power_of_two()
+            .trailing_zeros()
+            .max(1);
         let cap = 1usize << bits;
         let stride = 4 + classes;
         let mut table = vec![0u8; cap * stride];
@@ -405,7 +408,7 @@ mod tests {
                 t.tick();
             }
         }
-        let m = t.finish(0.0);
+        let m = t.finish(100);
         let mut bytes = Vec::new();
         m.write(&mut bytes);
         let mut input = bytes.as_slice();

@@ -16,7 +16,13 @@ fn tag_hash(t: Option<Upos>) -> u64 {
     t.map_or(START, |t| t.index() as u64 + 1)
 }
 
-fn features(w: &[WordFeats], i: usize, prev: Option<Upos>, prev2: Option<Upos>, out: &mut Vec<u64>) {
+fn features(
+    w: &[WordFeats],
+    i: usize,
+    prev: Option<Upos>,
+    prev2: Option<Upos>,
+    out: &mut Vec<u64>,
+) {
     out.clear();
     let at = |k: isize| -> Option<&WordFeats> {
         usize::try_from(i as isize + k).ok().and_then(|j| w.get(j))
@@ -83,14 +89,21 @@ impl Tagger {
         tags
     }
 
-    /// Trains on gold sentences for `iterations` epochs in a seeded shuffled order, dropping
-    /// feature rows whose largest weight is below `prune` times the largest weight.
-    pub fn train(sentences: &[GoldSentence], iterations: usize, seed: u64, prune: f32) -> Tagger {
+    /// Trains on gold sentences for `iterations` epochs in a seeded shuffled order, keeping
+    /// the `max_rows` feature rows with the largest weights.
+    pub fn train(
+        sentences: &[GoldSentence],
+        iterations: usize,
+        seed: u64,
+        max_rows: usize,
+    ) -> Tagger {
         let mut trainer = Trainer::new(Upos::ALL.len());
         let mut order: Vec<usize> = (0..sentences.len()).collect();
         let mut rng = Rng::new(seed);
-        let cached: Vec<Vec<WordFeats>> =
-            sentences.iter().map(|s| word_feats(&s.word_refs())).collect();
+        let cached: Vec<Vec<WordFeats>> = sentences
+            .iter()
+            .map(|s| word_feats(&s.word_refs()))
+            .collect();
         let mut feats = Vec::with_capacity(32);
         let mut scores = vec![0.0; Upos::ALL.len()];
         for _ in 0..iterations {
@@ -99,20 +112,20 @@ impl Tagger {
                 let w = &cached[si];
                 let gold = &sentences[si].upos;
                 let mut tags: Vec<Upos> = Vec::with_capacity(w.len());
-                for i in 0..w.len() {
+                for (i, truth) in gold.iter().enumerate() {
                     let prev = i.checked_sub(1).map(|j| tags[j]);
                     let prev2 = i.checked_sub(2).map(|j| tags[j]);
                     features(w, i, prev, prev2, &mut feats);
                     trainer.scores(&feats, &mut scores);
                     let guess = argmax_allowed(&scores, |_| true).unwrap_or(0);
-                    trainer.update(&feats, gold[i].index(), guess);
+                    trainer.update(&feats, truth.index(), guess);
                     trainer.tick();
                     tags.push(Upos::ALL[guess]);
                 }
             }
         }
         Tagger {
-            model: trainer.finish(prune),
+            model: trainer.finish(max_rows),
         }
     }
 

@@ -10,21 +10,16 @@ const ABBREVIATIONS: &[&str] = &[
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "ft", "inc", "ltd", "co", "corp",
     "vs", "etc", "al", "gen", "gov", "sen", "rep", "lt", "col", "capt", "sgt", "cpl", "adm",
     "pres", "rev", "hon", "no", "nos", "vol", "pp", "fig", "ave", "blvd", "rd", "dept", "est",
-    "approx", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
-    "dec", "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun", "c", "ca",
-    "cf", "viz",
+    "approx", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun", "c", "ca", "cf",
+    "viz",
 ];
 
 /// Words containing a hyphen that GUM keeps whole after these prefixes.
 const HYPHEN_PREFIXES: &[&str] = &["e", "non", "pro", "anti", "re", "co", "pre", "ex"];
 
 /// Contractions that UD splits inside an alphabetic word (lower-case, split point).
-const FUSED: &[(&str, usize)] = &[
-    ("cannot", 3),
-    ("gonna", 3),
-    ("wanna", 3),
-    ("gotta", 3),
-];
+const FUSED: &[(&str, usize)] = &[("cannot", 3), ("gonna", 3), ("wanna", 3), ("gotta", 3)];
 
 const TLDS: &[&str] = &[
     "com", "org", "net", "gov", "edu", "int", "mil", "io", "uk", "us", "ca", "de", "fr", "au",
@@ -74,6 +69,11 @@ pub fn tokenize(text: &str, range: Range<usize>) -> Vec<Range<usize>> {
 /// Length of a URL, e-mail address or bare domain at the start of `s`, without trailing
 /// sentence punctuation.
 fn url_len(s: &str) -> Option<usize> {
+    // Cheap rejection: every URL, address or domain has a '.' or ':' after its first word.
+    let first = s.find(|c: char| !c.is_alphanumeric()).unwrap_or(s.len());
+    if !s[first..].starts_with(['.', ':', '@', '-']) {
+        return None;
+    }
     let lower = s.to_ascii_lowercase();
     let url_like = lower.starts_with("http://")
         || lower.starts_with("https://")
@@ -107,7 +107,9 @@ fn split_chunk(text: &str, start: usize, end: usize, out: &mut Vec<Range<usize>>
     let mut k = 0;
     while k < n {
         let c = chars[k].1;
-        if c.is_alphanumeric() || (c == '#' || c == '@') && at(k + 1).is_some_and(char::is_alphanumeric) {
+        if c.is_alphanumeric()
+            || (c == '#' || c == '@') && at(k + 1).is_some_and(char::is_alphanumeric)
+        {
             if let Some(len) = url_len(&s[off(k)..]) {
                 let stop = off(k) + len;
                 out.push(start + off(k)..start + stop);
@@ -132,11 +134,18 @@ fn split_chunk(text: &str, start: usize, end: usize, out: &mut Vec<Range<usize>>
                 {
                     // 1,000 / 3.5 / 10:30
                     k += 1;
-                } else if c == '.' && segment <= 2 && next.is_some_and(char::is_alphabetic) && prev.is_alphabetic() {
+                } else if c == '.'
+                    && segment <= 2
+                    && next.is_some_and(char::is_alphabetic)
+                    && prev.is_alphabetic()
+                {
                     // U.S / e.g / Ph.D
                     k += 1;
                     segment = 0;
-                } else if is_apostrophe(c) && prev.is_alphabetic() && next.is_some_and(char::is_alphabetic) {
+                } else if is_apostrophe(c)
+                    && prev.is_alphabetic()
+                    && next.is_some_and(char::is_alphabetic)
+                {
                     k += 1;
                     segment += 1;
                 } else if c == '&' && prev.is_uppercase() && next.is_some_and(char::is_uppercase) {
@@ -174,7 +183,11 @@ fn split_chunk(text: &str, start: usize, end: usize, out: &mut Vec<Range<usize>>
             }
             // An apostrophe after a digit or a closing mark may start a clitic: "1990's".
             if is_apostrophe(c) && from > 0 && chars[from - 1].1.is_alphanumeric() {
-                let lower: String = chars[k..].iter().take(3).flat_map(|c| c.1.to_lowercase()).collect();
+                let lower: String = chars[k..]
+                    .iter()
+                    .take(3)
+                    .flat_map(|c| c.1.to_lowercase())
+                    .collect();
                 let clitic = ["s", "re", "ve", "ll", "d", "m"].iter().find(|c| {
                     lower.starts_with(**c) && !lower[c.len()..].starts_with(char::is_alphanumeric)
                 });
@@ -194,7 +207,11 @@ fn suffix_start(word: &str, suffix: &str) -> Option<usize> {
     let mut start = word.len();
     for sc in suffix.chars().rev() {
         let (i, wc) = chars.next()?;
-        let wc = if is_apostrophe(wc) { '\'' } else { wc.to_ascii_lowercase() };
+        let wc = if is_apostrophe(wc) {
+            '\''
+        } else {
+            wc.to_ascii_lowercase()
+        };
         if wc != sc {
             return None;
         }
@@ -251,8 +268,14 @@ mod tests {
                 "It", "ca", "n't", "be", ".", "\""
             ]
         );
-        assert_eq!(toks("it\u{2019}s the parents' cannot"), ["it", "\u{2019}s", "the", "parents", "'", "can", "not"]);
-        assert_eq!(toks("'quasi-state of war'"), ["'", "quasi", "-", "state", "of", "war", "'"]);
+        assert_eq!(
+            toks("it\u{2019}s the parents' cannot"),
+            ["it", "\u{2019}s", "the", "parents", "'", "can", "not"]
+        );
+        assert_eq!(
+            toks("'quasi-state of war'"),
+            ["'", "quasi", "-", "state", "of", "war", "'"]
+        );
     }
 
     #[test]
@@ -266,10 +289,24 @@ mod tests {
         );
         assert_eq!(
             toks("See https://www.bbc.co.uk/news/world-44523342. Or mail a@b.com!"),
-            ["See", "https://www.bbc.co.uk/news/world-44523342", ".", "Or", "mail", "a@b.com", "!"]
+            [
+                "See",
+                "https://www.bbc.co.uk/news/world-44523342",
+                ".",
+                "Or",
+                "mail",
+                "a@b.com",
+                "!"
+            ]
         );
-        assert_eq!(toks("Wait... no -- yes"), ["Wait", "...", "no", "--", "yes"]);
-        assert_eq!(toks("an e-mail from a non-profit"), ["an", "e-mail", "from", "a", "non-profit"]);
+        assert_eq!(
+            toks("Wait... no -- yes"),
+            ["Wait", "...", "no", "--", "yes"]
+        );
+        assert_eq!(
+            toks("an e-mail from a non-profit"),
+            ["an", "e-mail", "from", "a", "non-profit"]
+        );
     }
 
     #[test]
@@ -291,6 +328,7 @@ mod tests {
                 }
             }
         }
-        assert!(tokenize("", 5..1).is_empty());
+        let (start, end) = (5, 1);
+        assert!(tokenize("", start..end).is_empty());
     }
 }

@@ -76,7 +76,6 @@ pub async fn serve(
     let addr = listener.local_addr().ok();
     let server = tokio::spawn(
         Server::builder()
-            .timeout(config.request_timeout)
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

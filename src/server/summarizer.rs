@@ -20,6 +20,10 @@ use crate::{
     request::SummaryRequest,
 };
 
+/// tonic enforces grpc-timeout itself and answers CANCELLED when it expires; ending the call
+/// this much earlier lets the caller get the precise DEADLINE_EXCEEDED instead.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(5);
+
 /// What the services share: the configuration and, once warm-up finished, the workers.
 pub struct State {
     pub config: EngineConfig,
@@ -47,8 +51,12 @@ impl State {
         let (request_id, article, options) = convert::request_parts(request)?;
         let request =
             SummaryRequest::validate(request_id, article, options, &self.config.defaults, &self.config.limits)?;
-        let pool = self.pool.get().ok_or(PoolError::ShuttingDown)?;
-        let response = pool.submit(request, Some(deadline)).await?;
+        let pool = self.pool.get().ok_or(PoolError::Warming)?;
+        // Past the deadline the caller stops waiting; dropping the reply channel also tells
+        // the worker to skip the request if it has not started it.
+        let response = tokio::time::timeout_at(deadline.into(), pool.submit(request, Some(deadline)))
+            .await
+            .map_err(|_| PoolError::DeadlineExceeded)??;
         Ok(convert::response(response))
     }
 
@@ -59,7 +67,8 @@ impl State {
     }
 
     fn deadline_after(&self, client_timeout: Option<Duration>) -> Instant {
-        Instant::now() + client_timeout.map_or(self.request_timeout, |t| t.min(self.request_timeout))
+        let timeout = client_timeout.map_or(self.request_timeout, |t| t.min(self.request_timeout));
+        Instant::now() + timeout.saturating_sub(DEADLINE_MARGIN)
     }
 }
 

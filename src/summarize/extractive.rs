@@ -18,6 +18,7 @@
 //! mean of both ([`RankMode::Hybrid`]).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
 use crate::text::clean::classify_sentences;
@@ -220,7 +221,7 @@ pub fn select_with(
     }
     let ranked = n.min(MAX_RANKED);
     let sim = similarity_matrix(doc, ranked, mode);
-    let digest = digest_share(k, n, config);
+    let digest = digest_weight(length, config);
     let base = salience(doc, &sim, ranked, digest, config);
 
     let mut chosen: Vec<(usize, f32)> = Vec::with_capacity(k);
@@ -293,13 +294,14 @@ fn similarity_matrix(doc: &Document, ranked: usize, mode: RankMode) -> Vec<f32> 
 
 /// Salience of each ranked sentence before redundancy control.
 /// How far the summary is a digest of the whole article (1) rather than its
-/// gist (0): the share of the article it keeps, relative to
-/// [`Config::digest_share`].
-fn digest_share(k: usize, n: usize, config: &Config) -> f32 {
-    if config.digest_share <= 0.0 || n == 0 {
-        return 0.0;
+/// gist (0). A proportional length asks for a condensed article, which
+/// must cover the body evenly; a sentence count asks for the gist, which
+/// news puts up front.
+fn digest_weight(length: SummaryLength, config: &Config) -> f32 {
+    match length {
+        SummaryLength::Ratio(_) => config.digest_share,
+        SummaryLength::Sentences(_) => 0.0,
     }
-    (k as f32 / n as f32 / config.digest_share).min(1.0).powi(2)
 }
 
 fn salience(doc: &Document, sim: &[f32], ranked: usize, digest: f32, config: &Config) -> Vec<f32> {
@@ -478,7 +480,7 @@ fn unit(weights: impl Iterator<Item = (u32, f32)>) -> Vec<(u32, f32)> {
 /// Per-document term ids for stemmed, lowercased content words.
 #[derive(Default)]
 struct Vocabulary {
-    ids: HashMap<String, u32>,
+    ids: HashMap<String, u32, BuildHasherDefault<WordHasher>>,
     word: String,
 }
 
@@ -500,17 +502,22 @@ impl Vocabulary {
                 continue;
             }
             self.word.clear();
-            self.word.extend(raw.chars().flat_map(char::to_lowercase));
+            if raw.is_ascii() {
+                self.word.push_str(raw);
+                self.word.make_ascii_lowercase();
+            } else {
+                self.word.extend(raw.chars().flat_map(char::to_lowercase));
+            }
             if STOPWORDS.binary_search(&self.word.as_str()).is_ok() {
                 continue;
             }
             let stem = stem(&self.word);
-            let next = self.ids.len() as u32;
             let id = match self.ids.get(stem) {
                 Some(&id) => id,
                 None => {
-                    self.ids.insert(stem.to_owned(), next);
-                    next
+                    let id = self.ids.len() as u32;
+                    self.ids.insert(stem.to_owned(), id);
+                    id
                 }
             };
             terms.push(id);
@@ -524,6 +531,24 @@ impl Vocabulary {
             }
         }
         counts
+    }
+}
+
+/// A small multiplicative hasher for short words: the vocabulary is private
+/// to one document, so SipHash's flooding resistance buys nothing here and
+/// costs a large share of the run time.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
     }
 }
 

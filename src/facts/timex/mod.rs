@@ -183,11 +183,10 @@ fn trim_article(text: &str, range: &mut Range<usize>) {
 const COMPARISON_WINDOW: usize = 300;
 
 /// "Profit rose in the third quarter from a year earlier": the comparison names the same
-/// period in an earlier year, so it takes the previous expression's granularity.
+/// period in the previous year, so it takes the previous expression's quarter, half or month.
 fn inherit_granularity(cands: &mut [Candidate]) {
-    static SUB_YEAR: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(\d{4})(-(?:Q[1-4]|H[12]|\d{2}(?:-\d{2})?))$").expect("valid regex")
-    });
+    static SUB_YEAR: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^(\d{4})(-(?:Q[1-4]|H[12]|\d{2}))$").expect("valid regex"));
     for i in 1..cands.len() {
         let Some(back) = cands[i].years_back_from_previous else {
             continue;
@@ -340,6 +339,10 @@ mod tests {
         assert_eq!(e.interval, Some((day(2018, 6, 19), day(2018, 6, 20))));
         assert_eq!(e.iso8601().as_deref(), Some("2018-06-19/2018-06-20"));
         assert_eq!(
+            value("Talks ran June 19-20.", "June 19-20"),
+            "2018-06-19/2018-06-20"
+        );
+        assert_eq!(
             value("The fair runs June 28-July 2.", "June 28-July 2"),
             "2018-06-28/2018-07-02"
         );
@@ -365,6 +368,10 @@ mod tests {
             value("Kim met Xi last Tuesday.", "last Tuesday"),
             "2018-06-12"
         );
+        assert_eq!(
+            value("Kim meets Xi this Sunday.", "this Sunday"),
+            "2018-06-24"
+        );
         assert_eq!(value("Kim met Xi Tuesday.", "Tuesday"), "2018-06-19");
         let e = one("Kim arrived Sunday morning.", "Sunday morning");
         assert_eq!(
@@ -378,6 +385,8 @@ mod tests {
     fn deictic_days() {
         assert_eq!(value("He spoke today.", "today"), "2018-06-19");
         assert_eq!(value("He spoke yesterday.", "yesterday"), "2018-06-18");
+        assert_eq!(value("Today, he spoke.", "Today"), "2018-06-19");
+        assert!(run("He told USA Today and the Today programme.").is_empty());
         assert_eq!(value("He speaks tomorrow.", "tomorrow"), "2018-06-20");
         assert_eq!(value("He speaks tonight.", "tonight"), "2018-06-19TNI");
         assert_eq!(
@@ -430,6 +439,10 @@ mod tests {
     fn months_and_years() {
         let text = "He earlier traveled to Beijing in March and Dalian in May.";
         assert_eq!(value(text, "March"), "2018-03");
+        assert_eq!(one(text, "March").iso8601().as_deref(), Some("2018-03"));
+        let e = one("Ties worsened in 2013.", "2013");
+        assert_eq!(e.iso8601().as_deref(), Some("2013"));
+        assert_eq!(e.interval, Some((day(2013, 1, 1), day(2013, 12, 31))));
         assert_eq!(value(text, "May"), "2018-05");
         assert_eq!(value("He will travel in March.", "March"), "2019-03");
         assert_eq!(value("Ties worsened in 2013.", "2013"), "2013");
@@ -492,6 +505,12 @@ mod tests {
         assert_eq!(value("Kim began a two-day visit.", "two-day"), "P2D");
         assert_eq!(value("Kim ended the two-day visit.", "two-day"), "P2D");
         assert_eq!(value("It took 2 1/2 years.", "2 1/2 years"), "P2Y6M");
+        assert_eq!(
+            value("It took a year and a half.", "a year and a half"),
+            "P1Y6M"
+        );
+        assert_eq!(value("It took half an hour.", "half an hour"), "PT30M");
+        assert_eq!(value("It took 1.5 days.", "1.5 days"), "P1DT12H");
         assert_eq!(value("It rose for several years.", "several years"), "PXY");
         assert_eq!(
             one("It rose for several years.", "several years").iso8601(),
@@ -610,6 +629,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn large_input_stays_linear() {
+        let sentence = "Kim met Xi on Friday, June 15, and will return next week for two days. ";
+        let text = sentence.repeat(5_000);
+        let started = std::time::Instant::now();
+        let found = recognize(&text, anchor());
+        assert_eq!(found.len(), 3 * 5_000);
+        assert!(found.windows(2).all(|w| w[0].range.end <= w[1].range.start));
+        // Generous even for unoptimised builds on a busy machine; quadratic work would not fit.
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "took {:?}",
+            started.elapsed()
+        );
     }
 
     /// The sample article from the specification, where the shared data folder exists.

@@ -82,13 +82,17 @@ const UNIT: &str = r"(?:seconds?|minutes?|hours?|days?|weeks?|weekends?|fortnigh
 
 fn num_re() -> String {
     format!(
-        r"(?:\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?(?:\s+1/2|½)?|a\s+(?:hundred|dozen)|{NUMW}(?:[-\s]{NUMW})*(?:\s+and\s+a\s+half)?|a\s+couple\s+of|couple\s+of|a\s+few|few|several|many|some|a|an)"
+        r"(?:\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?(?:\s+1/2|½)?|a\s+(?:hundred|dozen)|{NUMW}(?:[-\s]{NUMW})*(?:\s+and\s+a\s+half)?|a\s+couple\s+of|couple\s+of|half\s+an?|a\s+few|few|several|many|some|a|an)"
     )
 }
 
 fn rule(pattern: &str, handler: Handler) -> Rule {
+    // Unicode word boundaries keep the regex engine off its fast DFA paths on non-ASCII text
+    // (about 40x slower on large inputs); every boundary here sits next to an ASCII word, so
+    // the ASCII form finds the same ones.
+    let pattern = pattern.replace(r"\b", r"(?-u:\b)");
     Rule {
-        re: Regex::new(pattern).expect("valid timex pattern"),
+        re: Regex::new(&pattern).expect("valid timex pattern"),
         handler,
     }
 }
@@ -209,7 +213,7 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         rule(
             &format!(
-                r"(?i)\b(?:(?P<mod>about|around|approximately|nearly|almost|roughly|more\s+than|less\s+than|fewer\s+than|at\s+least|up\s+to|over|under|within|only|just|the(?:\s+(?:past|last|next|first|previous|coming|following|final|latest|same))?)\s+)?(?P<num>{num})(?P<sep>[\s-]+)(?P<u>{UNIT})\b"
+                r"(?i)\b(?:(?P<mod>about|around|approximately|nearly|almost|roughly|more\s+than|less\s+than|fewer\s+than|at\s+least|up\s+to|over|under|within|only|just|the(?:\s+(?:past|last|next|first|previous|coming|following|final|latest|same))?)\s+)?(?P<num>{num})(?P<sep>[\s-]+)(?P<u>{UNIT})(?P<half>\s+and\s+a\s+half)?\b"
             ),
             duration,
         ),
@@ -398,8 +402,7 @@ fn month_day(c: &Captures, ctx: &Ctx) -> Option<Found> {
         .and_then(|m| month_num(m.as_str()))
         .unwrap_or(m1);
     let d2 = c.name("d2").and_then(|d| day_num(d.as_str()));
-    // A lone "May 5" could be a modal verb and a number; require a capitalised month that
-    // is not sentence-initial "May" followed by a bare number of more than a day.
+    // "March 5 percent" in a headline-style run of words is a number, not a date.
     if c.name("y").is_none() && d2.is_none() && c.name("wd").is_none() {
         let after = ctx.after(r.end).trim_start();
         if after.starts_with('%') || after.starts_with("per") {
@@ -418,24 +421,18 @@ fn month_day(c: &Captures, ctx: &Ctx) -> Option<Found> {
                         .filter(|d| d.weekday() == wd)
                         .min_by_key(|d| (*d - ctx.day()).num_days().abs())
                         .or_else(|| resolve_month_day(ctx.day(), m1, d1, Pick::Nearest))
-                        .and_then(|s| finish_range(s, m2, d2, c, ctx));
+                        .and_then(|s| finish_range(s, m2, d2));
                 }
                 None => Pick::from_tense(ctx.tense(&r)),
             };
             resolve_month_day(ctx.day(), m1, d1, pick)?
         }
     };
-    finish_range(start, m2, d2, c, ctx)
+    finish_range(start, m2, d2)
 }
 
 /// Value for a single day or a day range that starts at `start`.
-fn finish_range(
-    start: NaiveDate,
-    m2: u32,
-    d2: Option<u32>,
-    c: &Captures,
-    _ctx: &Ctx,
-) -> Option<Found> {
+fn finish_range(start: NaiveDate, m2: u32, d2: Option<u32>) -> Option<Found> {
     let Some(d2) = d2 else {
         return date(fmt_day(start));
     };
@@ -447,11 +444,7 @@ fn finish_range(
     let end = NaiveDate::from_ymd_opt(y2, m2, d2)?;
     // "June 19 and 20" is a range only when the second day follows the first.
     if end <= start || (end - start).num_days() > 62 {
-        return if c.name("m2").is_none() {
-            None
-        } else {
-            date(fmt_day(start))
-        };
+        return date(fmt_day(start));
     }
     date(format!("{}/{}", fmt_day(start), fmt_day(end)))
 }
@@ -558,9 +551,13 @@ fn weekday(c: &Captures, ctx: &Ctx) -> Option<Found> {
     let d = match rel.as_deref() {
         Some("last" | "past") => resolve_weekday(anchor, wd, Pick::Before),
         Some("next" | "coming") => resolve_weekday(anchor, wd, Pick::After),
+        // "this Friday" is the coming one unless the clause looks back.
         Some("this") => {
-            let monday = anchor - Duration::days(anchor.weekday().num_days_from_monday() as i64);
-            monday + Duration::days(wd.num_days_from_monday() as i64)
+            let pick = match ctx.tense(&r) {
+                Tense::Past => Pick::OnOrBefore,
+                _ => Pick::OnOrAfter,
+            };
+            resolve_weekday(anchor, wd, pick)
         }
         _ => resolve_weekday(anchor, wd, Pick::from_tense(ctx.tense(&r))),
     };
@@ -574,6 +571,19 @@ fn weekday(c: &Captures, ctx: &Ctx) -> Option<Found> {
 }
 
 fn relative_day(c: &Captures, ctx: &Ctx) -> Option<Found> {
+    let r = span(c);
+    // A capitalised "Today" inside a sentence is a title ("BBC Radio 4's Today", "USA Today").
+    let capitalised = c
+        .get(0)
+        .is_some_and(|m| m.as_str().starts_with(char::is_uppercase));
+    let after_word = ctx.text[..r.start]
+        .trim_end()
+        .chars()
+        .next_back()
+        .is_some_and(char::is_alphanumeric);
+    if capitalised && after_word {
+        return None;
+    }
     let w = c["w"].to_ascii_lowercase();
     let offset = match w.as_str() {
         "yesterday" => -1,
@@ -924,6 +934,9 @@ fn parse_count(s: &str) -> Option<Count> {
     if s.ends_with("couple of") {
         return Some(Count::Exact(2.0));
     }
+    if s.starts_with("half ") {
+        return Some(Count::Exact(0.5));
+    }
     let first = s.chars().next()?;
     if first.is_ascii_digit() {
         let (int, frac) = if let Some(x) = s.strip_suffix("1/2") {
@@ -1055,7 +1068,7 @@ fn ago(c: &Captures, ctx: &Ctx) -> Option<Found> {
     };
     // "earlier"/"later" count from a narrated event, so only years (the financial
     // "a year earlier") are anchored on the document date; others stay durations.
-    if (dir == "earlier" || dir == "later") && code != "Y" {
+    if (dir == "earlier" || dir == "later") && (code != "Y" || matches!(count, Count::Vague)) {
         return found(TimexType::Duration, duration_value(&count, &c["u"])?);
     }
     let Count::Exact(n) = count else {
@@ -1094,7 +1107,7 @@ fn ago(c: &Captures, ctx: &Ctx) -> Option<Found> {
             let (y, q) = add_quarters(a.year(), quarter_of(a.month()), n as i32);
             format!("{y:04}-Q{q}")
         }
-        ("Y", _) if sign < 0 => {
+        ("Y", _) if sign < 0 && n == -1 => {
             return year_shift(format!("{:04}", a.year() as i64 + n), -n as i32);
         }
         ("Y", _) => format!("{:04}", a.year() as i64 + n),
@@ -1112,12 +1125,14 @@ fn duration(c: &Captures, ctx: &Ctx) -> Option<Found> {
     }
     let num = &c["num"];
     let unit = &c["u"];
-    let plural =
-        unit.ends_with('s') && !unit.eq_ignore_ascii_case("hours") || unit.ends_with("ies");
+    let plural = unit.ends_with(['s', 'S']);
     let hyphen = c["sep"].contains('-');
     let lnum = num.to_ascii_lowercase();
     let singular_article = matches!(lnum.as_str(), "a" | "an");
-    let count = parse_count(num)?;
+    let count = match (parse_count(num)?, c.name("half")) {
+        (Count::Exact(n), Some(_)) => Count::Exact(n + 0.5),
+        (count, _) => count,
+    };
     // "a day" needs a singular unit, vague counts a plural one; "$5 a year" is a rate.
     if singular_article {
         if plural {
@@ -1153,10 +1168,6 @@ fn duration(c: &Captures, ctx: &Ctx) -> Option<Found> {
         && (singular_article || ctx.after(r.end).trim_start().starts_with("of")))
         || (lunit == "second" && singular_article)
     {
-        return None;
-    }
-    // "the second quarter", "1 1/2" fractions handled elsewhere; a bare "the year" is a date.
-    if lnum == "some" && !plural {
         return None;
     }
     found(TimexType::Duration, duration_value(&count, unit)?)

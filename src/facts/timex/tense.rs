@@ -28,7 +28,8 @@ const FUTURE: &[&str] = &[
 
 /// Words that point to the future only before "to" ("is expected to", "plans to").
 const FUTURE_BEFORE_TO: &[&str] = &[
-    "expected", "expects", "plans", "planning", "intends", "due", "set", "going", "hopes",
+    "expected", "expects", "plans", "planned", "planning", "intends", "due", "set", "going",
+    "hopes",
 ];
 
 const PRESENT: &[&str] = &["is", "are", "am", "does", "do", "currently", "now", "today"];

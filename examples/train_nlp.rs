@@ -27,8 +27,8 @@ const JACKKNIFE_FOLDS: usize = 5;
 /// footprint, hence speed, against accuracy; tuned on dev.
 const TAGGER_ROWS: usize = 40_000;
 const PARSER_ROWS: usize = 150_000;
-const LABELLER_ROWS: usize = 40_000;
-const ENTITY_ROWS: usize = 60_000;
+const LABELLER_ROWS: usize = 50_000;
+const ENTITY_ROWS: usize = 100_000;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -33,7 +33,10 @@ pub fn run() -> ExitCode {
         }
     };
     init_tracing(cli.log_format, &cli.log);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("building the tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("building the tokio runtime");
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve(args).await,
@@ -52,8 +55,11 @@ pub fn run() -> ExitCode {
 }
 
 fn init_tracing(format: LogFormat, filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Pretty => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -155,7 +161,12 @@ async fn summarize(args: SummarizeArgs) -> anyhow::Result<()> {
     let text = read_utf8(&args.input)?;
     let article = if text.trim_start().starts_with('{') {
         serde_json::from_str::<ArticleRow>(&text)
-            .map_err(|err| anyhow::anyhow!("{} looks like JSON but is not an article object: {err}", args.input.display()))?
+            .map_err(|err| {
+                anyhow::anyhow!(
+                    "{} looks like JSON but is not an article object: {err}",
+                    args.input.display()
+                )
+            })?
             .into_article()?
     } else {
         Article {
@@ -166,7 +177,13 @@ async fn summarize(args: SummarizeArgs) -> anyhow::Result<()> {
         }
     };
     let (pool, config) = workers(&args.engine).await?;
-    let request = SummaryRequest::validate(String::new(), article, args.request.options(), &config.defaults, &config.limits)?;
+    let request = SummaryRequest::validate(
+        String::new(),
+        article,
+        args.request.options(),
+        &config.defaults,
+        &config.limits,
+    )?;
     let response = pool.submit(request, None).await?;
     let mut stdout = std::io::stdout().lock();
     match args.format {
@@ -178,7 +195,12 @@ async fn summarize(args: SummarizeArgs) -> anyhow::Result<()> {
 
 fn write_text(out: &mut impl Write, response: &SummaryResponse) -> std::io::Result<()> {
     if let Some(extractive) = &response.extractive {
-        writeln!(out, "Summary ({} of {} sentences):", extractive.sentences.len(), extractive.total_sentences)?;
+        writeln!(
+            out,
+            "Summary ({} of {} sentences):",
+            extractive.sentences.len(),
+            extractive.total_sentences
+        )?;
         for sentence in &extractive.sentences {
             writeln!(out, "  - {}", sentence.text)?;
         }
@@ -235,10 +257,15 @@ struct BatchError {
 }
 
 async fn batch(args: BatchArgs) -> anyhow::Result<()> {
-    let input = std::fs::File::open(&args.input).map_err(|err| anyhow::anyhow!("cannot read {}: {err}", args.input.display()))?;
+    let input = std::fs::File::open(&args.input)
+        .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", args.input.display()))?;
     let lines: Vec<Vec<u8>> = BufReader::new(input).split(b'\n').collect::<Result<_, _>>()?;
-    let lines: Vec<(usize, Vec<u8>)> =
-        lines.into_iter().enumerate().filter(|(_, l)| !l.trim_ascii().is_empty()).map(|(i, l)| (i + 1, l)).collect();
+    let lines: Vec<(usize, Vec<u8>)> = lines
+        .into_iter()
+        .enumerate()
+        .filter(|(_, l)| !l.trim_ascii().is_empty())
+        .map(|(i, l)| (i + 1, l))
+        .collect();
     let output = std::fs::File::create(&args.output)
         .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", args.output.display()))?;
     let mut output = std::io::BufWriter::new(output);
@@ -287,15 +314,30 @@ async fn batch_row(
     let failed = |id: String, code: &str, message: String| BatchRow::Failed {
         id,
         line,
-        error: BatchError { code: code.into(), message },
+        error: BatchError {
+            code: code.into(),
+            message,
+        },
     };
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
-        Err(err) => return failed(String::new(), "INVALID_ARGUMENT", format!("line is not valid UTF-8: {err}")),
+        Err(err) => {
+            return failed(
+                String::new(),
+                "INVALID_ARGUMENT",
+                format!("line is not valid UTF-8: {err}"),
+            )
+        }
     };
     let row: ArticleRow = match serde_json::from_str(text) {
         Ok(row) => row,
-        Err(err) => return failed(String::new(), "INVALID_ARGUMENT", format!("line is not a JSON article: {err}")),
+        Err(err) => {
+            return failed(
+                String::new(),
+                "INVALID_ARGUMENT",
+                format!("line is not a JSON article: {err}"),
+            )
+        }
     };
     let id = row.id();
     let article = match row.into_article() {
@@ -303,7 +345,13 @@ async fn batch_row(
         Err(err) => return failed(id, "INVALID_ARGUMENT", err.to_string()),
     };
     let outcome = async {
-        let request = SummaryRequest::validate(id.clone(), article, request_args.options(), &config.defaults, &config.limits)?;
+        let request = SummaryRequest::validate(
+            id.clone(),
+            article,
+            request_args.options(),
+            &config.defaults,
+            &config.limits,
+        )?;
         pool.submit(request, None).await
     };
     match outcome.await {

@@ -228,8 +228,14 @@ fn config_path(args: &[OsString]) -> Option<PathBuf> {
 /// Adds `--key value` after the subcommand for each file setting that neither the command
 /// line nor the environment sets, so that clap validates file values like flags.
 fn with_file_defaults(args: Vec<OsString>, path: &Path) -> Result<Vec<OsString>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile { path: path.into(), source })?;
-    let table: toml::Table = text.parse().map_err(|source| ConfigError::ParseFile { path: path.into(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+        path: path.into(),
+        source,
+    })?;
+    let table: toml::Table = text.parse().map_err(|source| ConfigError::ParseFile {
+        path: path.into(),
+        source,
+    })?;
     let command = Cli::command();
     let Some(position) = args.iter().position(|a| command.find_subcommand(a).is_some()) else {
         return Ok(args);
@@ -241,9 +247,15 @@ fn with_file_defaults(args: Vec<OsString>, path: &Path) -> Result<Vec<OsString>,
             .get_arguments()
             .chain(command.get_arguments())
             .find(|a| a.get_long() == Some(key.as_str()) && a.get_id() != "config")
-            .ok_or_else(|| ConfigError::UnknownKey { path: path.into(), key: key.clone() })?;
+            .ok_or_else(|| ConfigError::UnknownKey {
+                path: path.into(),
+                key: key.clone(),
+            })?;
         let flag = format!("--{key}");
-        let on_command_line = args.iter().any(|a| a.to_str().is_some_and(|a| a == flag || a.starts_with(&format!("{flag}="))));
+        let on_command_line = args.iter().any(|a| {
+            a.to_str()
+                .is_some_and(|a| a == flag || a.starts_with(&format!("{flag}=")))
+        });
         let in_environment = arg.get_env().is_some_and(|var| std::env::var_os(var).is_some());
         if on_command_line || in_environment {
             continue;
@@ -252,7 +264,10 @@ fn with_file_defaults(args: Vec<OsString>, path: &Path) -> Result<Vec<OsString>,
             toml::Value::Array(items) => items.iter().map(scalar).collect::<Option<Vec<_>>>(),
             other => scalar(other).map(|v| vec![v]),
         }
-        .ok_or_else(|| ConfigError::BadValue { path: path.into(), key: key.clone() })?;
+        .ok_or_else(|| ConfigError::BadValue {
+            path: path.into(),
+            key: key.clone(),
+        })?;
         for value in values {
             injected.push(OsString::from(format!("{flag}={value}")));
         }
@@ -290,7 +305,11 @@ impl EngineArgs {
     /// Checks every setting and reads each model directory's config, so that a bad setting
     /// stops start-up with a message instead of failing requests later.
     pub fn validate(&self) -> Result<EngineConfig, ConfigError> {
-        for (name, value) in [("--workers", self.workers), ("--max-pending", self.max_pending), ("--max-body-bytes", self.max_body_bytes)] {
+        for (name, value) in [
+            ("--workers", self.workers),
+            ("--max-pending", self.max_pending),
+            ("--max-body-bytes", self.max_body_bytes),
+        ] {
             if value == 0 {
                 return Err(ConfigError::Zero(name));
             }
@@ -299,7 +318,10 @@ impl EngineArgs {
             return Err(ConfigError::Zero("--default-sentences"));
         }
         if self.max_pending < self.workers {
-            return Err(ConfigError::PendingBelowWorkers { max_pending: self.max_pending, workers: self.workers });
+            return Err(ConfigError::PendingBelowWorkers {
+                max_pending: self.max_pending,
+                workers: self.workers,
+            });
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let intra_op_threads = match self.intra_op_threads {
@@ -310,7 +332,10 @@ impl EngineArgs {
         let device = parse_device(&self.device)?;
         let mut profiles: Vec<ModelProfile> = Vec::new();
         for dir in &self.model_dirs {
-            let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "model".into());
             if profiles.iter().any(|p| p.name == name) {
                 return Err(ConfigError::DuplicateProfile(name));
             }
@@ -319,7 +344,10 @@ impl EngineArgs {
         let names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
         let default_profile = match &self.model {
             Some(name) if !names.contains(name) => {
-                return Err(ConfigError::UnknownDefaultModel { name: name.clone(), known: names.join(", ") })
+                return Err(ConfigError::UnknownDefaultModel {
+                    name: name.clone(),
+                    known: names.join(", "),
+                })
             }
             Some(name) => Some(name.clone()),
             None => names.first().cloned(),
@@ -391,7 +419,9 @@ mod tests {
         std::fs::write(&path, "workers = 3\nmax-pending = 9\nlisten = \"127.0.0.1:7000\"\n").unwrap();
         let args = with_file_defaults(os(&["newsgist", "serve", "--workers", "2"]), &path).unwrap();
         let cli = Cli::parse_from(args);
-        let Command::Serve(serve) = cli.command else { panic!("not serve") };
+        let Command::Serve(serve) = cli.command else {
+            panic!("not serve")
+        };
         assert_eq!(serve.engine.workers, 2, "the flag wins over the file");
         assert_eq!(serve.engine.max_pending, 9);
         assert_eq!(serve.listen.port(), 7000);
@@ -403,7 +433,10 @@ mod tests {
         let path = dir.path().join("newsgist.toml");
         std::fs::write(&path, "wokers = 3\n").unwrap();
         let err = with_file_defaults(os(&["newsgist", "serve"]), &path).unwrap_err();
-        assert!(matches!(err, ConfigError::UnknownKey { ref key, .. } if key == "wokers"), "{err}");
+        assert!(
+            matches!(err, ConfigError::UnknownKey { ref key, .. } if key == "wokers"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -412,13 +445,22 @@ mod tests {
             Command::Serve(serve) => serve.engine.validate(),
             _ => unreachable!(),
         };
-        assert!(matches!(parse(&["newsgist", "serve", "--workers", "0"]), Err(ConfigError::Zero(_))));
+        assert!(matches!(
+            parse(&["newsgist", "serve", "--workers", "0"]),
+            Err(ConfigError::Zero(_))
+        ));
         assert!(matches!(
             parse(&["newsgist", "serve", "--workers", "4", "--max-pending", "2"]),
             Err(ConfigError::PendingBelowWorkers { .. })
         ));
-        assert!(matches!(parse(&["newsgist", "serve", "--model-dir", "/nonexistent"]), Err(ConfigError::Model(_))));
-        assert!(matches!(parse(&["newsgist", "serve", "--device", "tpu"]), Err(ConfigError::Model(_))));
+        assert!(matches!(
+            parse(&["newsgist", "serve", "--model-dir", "/nonexistent"]),
+            Err(ConfigError::Model(_))
+        ));
+        assert!(matches!(
+            parse(&["newsgist", "serve", "--device", "tpu"]),
+            Err(ConfigError::Model(_))
+        ));
         assert!(parse(&["newsgist", "serve"]).is_ok());
     }
 }

@@ -20,7 +20,11 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("{what} needs {needs}, which this server was not started with: {hint}")]
-    NotConfigured { what: &'static str, needs: &'static str, hint: &'static str },
+    NotConfigured {
+        what: &'static str,
+        needs: &'static str,
+        hint: &'static str,
+    },
     #[error("abstractive generation failed: {0}")]
     Abstractive(rust_bert::RustBertError),
     #[error("sentence embedding failed: {0}")]
@@ -42,13 +46,19 @@ pub fn start_workers(config: &EngineConfig) -> Result<WorkerPool<Engine>, StartE
     let config = config.clone();
     let threads = i32::try_from(config.intra_op_threads).unwrap_or(i32::MAX);
     tch::set_num_threads(threads);
-    WorkerPool::start(PoolConfig { workers: config.workers, max_pending: config.max_pending }, move |_| {
-        // OpenMP keeps the thread count per calling thread, so set it on each worker too.
-        tch::set_num_threads(threads);
-        let mut engine = Engine::load(&config)?;
-        engine.warm_up()?;
-        Ok(engine)
-    })
+    WorkerPool::start(
+        PoolConfig {
+            workers: config.workers,
+            max_pending: config.max_pending,
+        },
+        move |_| {
+            // OpenMP keeps the thread count per calling thread, so set it on each worker too.
+            tch::set_num_threads(threads);
+            let mut engine = Engine::load(&config)?;
+            engine.warm_up()?;
+            Ok(engine)
+        },
+    )
 }
 
 /// The models one worker owns.
@@ -61,10 +71,21 @@ pub struct Engine {
 impl Engine {
     /// Loads every configured model onto the configured device.
     pub fn load(config: &EngineConfig) -> Result<Engine, ModelError> {
-        let embedder = config.embedding_dir.as_deref().map(|dir| SentenceEmbedder::load(dir, config.device)).transpose()?;
-        let abstractive =
-            config.profiles.iter().map(|profile| AbstractiveModel::load(profile, config.device)).collect::<Result<_, _>>()?;
-        Ok(Engine { embedder, abstractive, default_profile: config.default_profile.clone() })
+        let embedder = config
+            .embedding_dir
+            .as_deref()
+            .map(|dir| SentenceEmbedder::load(dir, config.device))
+            .transpose()?;
+        let abstractive = config
+            .profiles
+            .iter()
+            .map(|profile| AbstractiveModel::load(profile, config.device))
+            .collect::<Result<_, _>>()?;
+        Ok(Engine {
+            embedder,
+            abstractive,
+            default_profile: config.default_profile.clone(),
+        })
     }
 
     /// Runs each loaded model once, so that the first real request does not pay for lazy
@@ -75,7 +96,12 @@ impl Engine {
             embedder.embed(&[sample]).map_err(EngineError::Embedding)?;
         }
         for model in &self.abstractive {
-            let params = crate::request::AbstractiveParams { max_tokens: Some(4), min_tokens: Some(1), num_beams: Some(1), ..Default::default() };
+            let params = crate::request::AbstractiveParams {
+                max_tokens: Some(4),
+                min_tokens: Some(1),
+                num_beams: Some(1),
+                ..Default::default()
+            };
             model.summarize(sample, &params).map_err(EngineError::Abstractive)?;
         }
         Ok(())
@@ -84,7 +110,10 @@ impl Engine {
     /// Produces every output the request asks for.
     pub fn summarize(&self, request: &SummaryRequest, queued: Duration) -> Result<SummaryResponse, EngineError> {
         let started = Instant::now();
-        let mut timings = Timings { queue_ms: millis(queued), ..Timings::default() };
+        let mut timings = Timings {
+            queue_ms: millis(queued),
+            ..Timings::default()
+        };
         let article = &request.article;
 
         let extractive = request
@@ -125,7 +154,11 @@ impl Engine {
                     needs: "a sentence-embedding model",
                     hint: "start it with --embedding-model-dir DIR (make run points it at all-MiniLM-L6-v2)",
                 })?;
-                Some(embedder.embed(&document.candidate_texts()).map_err(EngineError::Embedding)?)
+                Some(
+                    embedder
+                        .embed(&document.candidate_texts())
+                        .map_err(EngineError::Embedding)?,
+                )
             }
         };
         let mode = match (request.extractive_mode, &embeddings) {
@@ -169,7 +202,9 @@ impl Engine {
         } else {
             format!("{}. {}", article.title.trim().trim_end_matches('.'), article.body)
         };
-        let output = model.summarize(&input, &request.abstractive).map_err(EngineError::Abstractive)?;
+        let output = model
+            .summarize(&input, &request.abstractive)
+            .map_err(EngineError::Abstractive)?;
         Ok(AbstractiveSummary {
             text: output.text,
             model_id: model.profile().name.clone(),

@@ -112,7 +112,12 @@ impl<H: Handler> WorkerPool<H> {
                 first_error.get_or_insert(err);
             }
         }
-        let pool = WorkerPool { jobs: Some(jobs), admission: Arc::new(Semaphore::new(config.max_pending)), config, threads };
+        let pool = WorkerPool {
+            jobs: Some(jobs),
+            admission: Arc::new(Semaphore::new(config.max_pending)),
+            config,
+            threads,
+        };
         match first_error {
             Some(err) => Err(err),
             None => Ok(pool),
@@ -129,12 +134,21 @@ impl<H: Handler> WorkerPool<H> {
     pub async fn submit(&self, request: H::Request, deadline: Option<Instant>) -> Result<H::Response, ServiceError> {
         let permit = Arc::clone(&self.admission)
             .try_acquire_owned()
-            .map_err(|_| PoolError::Overloaded { max_pending: self.config.max_pending })?;
+            .map_err(|_| PoolError::Overloaded {
+                max_pending: self.config.max_pending,
+            })?;
         if deadline.is_some_and(|d| d <= Instant::now()) {
             return Err(PoolError::DeadlineExceeded.into());
         }
         let (reply, response) = oneshot::channel();
-        let job = Job { request, reply, deadline, enqueued_at: Instant::now(), span: Span::current(), _permit: permit };
+        let job = Job {
+            request,
+            reply,
+            deadline,
+            enqueued_at: Instant::now(),
+            span: Span::current(),
+            _permit: permit,
+        };
         let jobs = self.jobs.as_ref().ok_or(PoolError::ShuttingDown)?;
         jobs.try_send(job).map_err(|_| PoolError::ShuttingDown)?;
         response.await.map_err(|_| PoolError::ShuttingDown)?
@@ -228,7 +242,9 @@ mod tests {
         let counter = Arc::clone(&builds);
         let pool = WorkerPool::start(PoolConfig { workers, max_pending }, move |_| {
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok::<_, String>(Sleeper { builds: Arc::clone(&counter) })
+            Ok::<_, String>(Sleeper {
+                builds: Arc::clone(&counter),
+            })
         })
         .unwrap();
         (pool, builds)
@@ -250,7 +266,10 @@ mod tests {
         for task in slow {
             assert!(task.await.unwrap().is_ok());
         }
-        assert!(pool.submit(0, None).await.is_ok(), "capacity is released after completion");
+        assert!(
+            pool.submit(0, None).await.is_ok(),
+            "capacity is released after completion"
+        );
     }
 
     #[tokio::test]
@@ -280,13 +299,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_build_fails_start() {
-        let started = WorkerPool::<Sleeper>::start(PoolConfig { workers: 2, max_pending: 2 }, |i| {
-            if i == 1 {
-                Err("no weights".to_string())
-            } else {
-                Ok(Sleeper { builds: Arc::default() })
-            }
-        });
+        let started = WorkerPool::<Sleeper>::start(
+            PoolConfig {
+                workers: 2,
+                max_pending: 2,
+            },
+            |i| {
+                if i == 1 {
+                    Err("no weights".to_string())
+                } else {
+                    Ok(Sleeper { builds: Arc::default() })
+                }
+            },
+        );
         assert_eq!(started.err().as_deref(), Some("no weights"));
     }
 }

@@ -29,7 +29,11 @@ pub struct Outputs {
 impl Default for Outputs {
     /// Extractive summary and key facts: both need no model download.
     fn default() -> Self {
-        Outputs { extractive: true, abstractive: false, key_facts: true }
+        Outputs {
+            extractive: true,
+            abstractive: false,
+            key_facts: true,
+        }
     }
 }
 
@@ -144,7 +148,10 @@ impl SummaryRequest {
             return Err(InvalidRequest::EmptyBody);
         }
         if article.body.len() > limits.max_body_bytes {
-            return Err(InvalidRequest::BodyTooLarge { len: article.body.len(), max: limits.max_body_bytes });
+            return Err(InvalidRequest::BodyTooLarge {
+                len: article.body.len(),
+                max: limits.max_body_bytes,
+            });
         }
         let language = article.language.to_ascii_lowercase();
         if !(language.is_empty() || language == "en" || language.starts_with("en-")) {
@@ -159,7 +166,10 @@ impl SummaryRequest {
             }
             (Some(n), None) => {
                 if n == 0 || n > limits.max_sentences {
-                    return Err(InvalidRequest::SentenceCount { got: n, max: limits.max_sentences });
+                    return Err(InvalidRequest::SentenceCount {
+                        got: n,
+                        max: limits.max_sentences,
+                    });
                 }
                 SummaryLength::Sentences(n as usize)
             }
@@ -167,7 +177,10 @@ impl SummaryRequest {
         };
         let max_facts = options.max_facts.unwrap_or(defaults.max_facts);
         if max_facts > limits.max_facts {
-            return Err(InvalidRequest::MaxFacts { got: max_facts, max: limits.max_facts });
+            return Err(InvalidRequest::MaxFacts {
+                got: max_facts,
+                max: limits.max_facts,
+            });
         }
         let abstractive = validate_abstractive(options.abstractive, limits)?;
         Ok(SummaryRequest {
@@ -188,7 +201,11 @@ fn validate_abstractive(
 ) -> Result<AbstractiveParams, InvalidRequest> {
     for (field, value) in [("min_tokens", params.min_tokens), ("max_tokens", params.max_tokens)] {
         if let Some(got) = value.filter(|&v| v > limits.max_output_tokens) {
-            return Err(InvalidRequest::TokenLimit { field, got, max: limits.max_output_tokens });
+            return Err(InvalidRequest::TokenLimit {
+                field,
+                got,
+                max: limits.max_output_tokens,
+            });
         }
     }
     if let (Some(min), Some(max)) = (params.min_tokens, params.max_tokens) {
@@ -197,7 +214,10 @@ fn validate_abstractive(
         }
     }
     if let Some(got) = params.num_beams.filter(|&b| b == 0 || b > limits.max_beams) {
-        return Err(InvalidRequest::Beams { got, max: limits.max_beams });
+        return Err(InvalidRequest::Beams {
+            got,
+            max: limits.max_beams,
+        });
     }
     if let Some(name) = &params.model {
         if !limits.abstractive_profiles.iter().any(|known| known == name) {
@@ -206,7 +226,10 @@ fn validate_abstractive(
             } else {
                 limits.abstractive_profiles.join(", ")
             };
-            return Err(InvalidRequest::UnknownModel { name: name.clone(), known });
+            return Err(InvalidRequest::UnknownModel {
+                name: name.clone(),
+                known,
+            });
         }
     }
     Ok(params)
@@ -228,11 +251,18 @@ mod tests {
     }
 
     fn defaults() -> RequestDefaults {
-        RequestDefaults { sentences: 3, mode: ExtractiveMode::Lexical, max_facts: 5 }
+        RequestDefaults {
+            sentences: 3,
+            mode: ExtractiveMode::Lexical,
+            max_facts: 5,
+        }
     }
 
     fn article(body: &str) -> Article {
-        Article { body: body.into(), ..Article::default() }
+        Article {
+            body: body.into(),
+            ..Article::default()
+        }
     }
 
     fn check(body: &str, options: RawOptions) -> Result<SummaryRequest, InvalidRequest> {
@@ -249,7 +279,10 @@ mod tests {
 
     #[test]
     fn refuses_bad_bodies() {
-        assert_eq!(check("  \n", RawOptions::default()).unwrap_err(), InvalidRequest::EmptyBody);
+        assert_eq!(
+            check("  \n", RawOptions::default()).unwrap_err(),
+            InvalidRequest::EmptyBody
+        );
         let long = "x".repeat(101);
         assert_eq!(
             check(&long, RawOptions::default()).unwrap_err(),
@@ -260,12 +293,30 @@ mod tests {
     #[test]
     fn refuses_out_of_range_options() {
         let bad = [
-            RawOptions { sentences: Some(0), ..RawOptions::default() },
-            RawOptions { sentences: Some(51), ..RawOptions::default() },
-            RawOptions { ratio: Some(0.0), ..RawOptions::default() },
-            RawOptions { ratio: Some(f32::NAN), ..RawOptions::default() },
-            RawOptions { ratio: Some(1.5), ..RawOptions::default() },
-            RawOptions { max_facts: Some(21), ..RawOptions::default() },
+            RawOptions {
+                sentences: Some(0),
+                ..RawOptions::default()
+            },
+            RawOptions {
+                sentences: Some(51),
+                ..RawOptions::default()
+            },
+            RawOptions {
+                ratio: Some(0.0),
+                ..RawOptions::default()
+            },
+            RawOptions {
+                ratio: Some(f32::NAN),
+                ..RawOptions::default()
+            },
+            RawOptions {
+                ratio: Some(1.5),
+                ..RawOptions::default()
+            },
+            RawOptions {
+                max_facts: Some(21),
+                ..RawOptions::default()
+            },
         ];
         for options in bad {
             assert!(check("Text.", options.clone()).is_err(), "{options:?} was accepted");
@@ -274,16 +325,34 @@ mod tests {
 
     #[test]
     fn refuses_bad_abstractive_params() {
-        let with = |abstractive| RawOptions { abstractive, ..RawOptions::default() };
-        let unknown = with(AbstractiveParams { model: Some("gpt".into()), ..Default::default() });
+        let with = |abstractive| RawOptions {
+            abstractive,
+            ..RawOptions::default()
+        };
+        let unknown = with(AbstractiveParams {
+            model: Some("gpt".into()),
+            ..Default::default()
+        });
         let err = check("Text.", unknown).unwrap_err();
         assert!(err.to_string().contains("bart"), "{err}");
-        let inverted =
-            with(AbstractiveParams { min_tokens: Some(10), max_tokens: Some(5), ..Default::default() });
-        assert_eq!(check("Text.", inverted).unwrap_err(), InvalidRequest::MinOverMax { min: 10, max: 5 });
-        let beams = with(AbstractiveParams { num_beams: Some(0), ..Default::default() });
+        let inverted = with(AbstractiveParams {
+            min_tokens: Some(10),
+            max_tokens: Some(5),
+            ..Default::default()
+        });
+        assert_eq!(
+            check("Text.", inverted).unwrap_err(),
+            InvalidRequest::MinOverMax { min: 10, max: 5 }
+        );
+        let beams = with(AbstractiveParams {
+            num_beams: Some(0),
+            ..Default::default()
+        });
         assert!(check("Text.", beams).is_err());
-        let known = with(AbstractiveParams { model: Some("bart".into()), ..Default::default() });
+        let known = with(AbstractiveParams {
+            model: Some("bart".into()),
+            ..Default::default()
+        });
         assert!(check("Text.", known).is_ok());
     }
 

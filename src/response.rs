@@ -27,7 +27,11 @@ impl Location {
     /// Location of the byte range `bytes` of `text`, which is the article's `field`.
     pub fn of(field: Field, text: &str, bytes: &Range<usize>) -> Location {
         let chars = char_range(text, bytes);
-        Location { field, start: chars.start, end: chars.end }
+        Location {
+            field,
+            start: chars.start,
+            end: chars.end,
+        }
     }
 }
 

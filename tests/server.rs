@@ -30,7 +30,11 @@ async fn summarize_returns_extractive_sentences_with_offsets_and_key_facts_by_de
     assert!(response.abstractive.is_none(), "abstractive is not a default output");
 
     let extractive = response.extractive.expect("extractive is a default output");
-    assert_eq!(extractive.sentences.len(), 3, "the server's default length is 3 sentences");
+    assert_eq!(
+        extractive.sentences.len(),
+        3,
+        "the server's default length is 3 sentences"
+    );
     assert_eq!(extractive.total_sentences, 7);
     let mut previous_end = 0;
     for sentence in &extractive.sentences {
@@ -59,8 +63,10 @@ async fn extractive_length_follows_count_and_ratio() {
         (pb::extractive_options::Length::Ratio(1.0), 7),
     ] {
         let mut request = request("len", ARTICLE_BODY, &[pb::Output::Extractive]);
-        request.options.as_mut().unwrap().extractive =
-            Some(pb::ExtractiveOptions { length: Some(length), mode: 0 });
+        request.options.as_mut().unwrap().extractive = Some(pb::ExtractiveOptions {
+            length: Some(length),
+            mode: 0,
+        });
         let response = client.summarize(request).await.unwrap().into_inner();
         assert_eq!(response.extractive.unwrap().sentences.len(), expected, "{length:?}");
         assert!(response.key_facts.is_empty(), "only extractive was asked for");
@@ -70,28 +76,48 @@ async fn extractive_length_follows_count_and_ratio() {
 async fn expect_error(server: &TestServer, request: pb::SummarizeRequest, code: Code, message_part: &str) {
     let status = server.client().await.summarize(request).await.unwrap_err();
     assert_eq!(status.code(), code, "{status:?}");
-    assert!(status.message().contains(message_part), "{:?} lacks {message_part:?}", status.message());
+    assert!(
+        status.message().contains(message_part),
+        "{:?} lacks {message_part:?}",
+        status.message()
+    );
 }
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_error_and_the_server_keeps_serving() {
     let server = TestServer::start(&["--max-body-bytes", "4096"]).await;
-    expect_error(&server, request("e", "   ", &[]), Code::InvalidArgument, "body is empty").await;
+    expect_error(
+        &server,
+        request("e", "   ", &[]),
+        Code::InvalidArgument,
+        "body is empty",
+    )
+    .await;
     let huge = "word ".repeat(2000);
-    expect_error(&server, request("e", &huge, &[]), Code::InvalidArgument, "limit of 4096 bytes").await;
+    expect_error(
+        &server,
+        request("e", &huge, &[]),
+        Code::InvalidArgument,
+        "limit of 4096 bytes",
+    )
+    .await;
 
     let mut missing = request("e", ARTICLE_BODY, &[]);
     missing.article = None;
     expect_error(&server, missing, Code::InvalidArgument, "no article").await;
 
     let mut ratio = request("e", ARTICLE_BODY, &[pb::Output::Extractive]);
-    ratio.options.as_mut().unwrap().extractive =
-        Some(pb::ExtractiveOptions { length: Some(pb::extractive_options::Length::Ratio(1.5)), mode: 0 });
+    ratio.options.as_mut().unwrap().extractive = Some(pb::ExtractiveOptions {
+        length: Some(pb::extractive_options::Length::Ratio(1.5)),
+        mode: 0,
+    });
     expect_error(&server, ratio, Code::InvalidArgument, "ratio").await;
 
     let mut unknown_model = request("e", ARTICLE_BODY, &[pb::Output::Abstractive]);
-    unknown_model.options.as_mut().unwrap().abstractive =
-        Some(pb::AbstractiveOptions { model: "no-such-model".into(), ..Default::default() });
+    unknown_model.options.as_mut().unwrap().abstractive = Some(pb::AbstractiveOptions {
+        model: "no-such-model".into(),
+        ..Default::default()
+    });
     expect_error(&server, unknown_model, Code::InvalidArgument, "unknown model profile").await;
 
     let mut bad_output = request("e", ARTICLE_BODY, &[]);
@@ -102,11 +128,18 @@ async fn bad_input_gets_a_clear_error_and_the_server_keeps_serving() {
     french.article.as_mut().unwrap().language = "fr".into();
     expect_error(&server, french, Code::InvalidArgument, "not supported").await;
 
-    expect_error(&server, request("e", ARTICLE_BODY, &[pb::Output::Abstractive]), Code::FailedPrecondition, "--model-dir")
-        .await;
+    expect_error(
+        &server,
+        request("e", ARTICLE_BODY, &[pb::Output::Abstractive]),
+        Code::FailedPrecondition,
+        "--model-dir",
+    )
+    .await;
     let mut semantic = request("e", ARTICLE_BODY, &[pb::Output::Extractive]);
-    semantic.options.as_mut().unwrap().extractive =
-        Some(pb::ExtractiveOptions { length: None, mode: pb::ExtractiveMode::Semantic as i32 });
+    semantic.options.as_mut().unwrap().extractive = Some(pb::ExtractiveOptions {
+        length: None,
+        mode: pb::ExtractiveMode::Semantic as i32,
+    });
     expect_error(&server, semantic, Code::FailedPrecondition, "--embedding-model-dir").await;
 
     let ok = server.client().await.summarize(request("ok", ARTICLE_BODY, &[])).await;
@@ -117,9 +150,19 @@ async fn bad_input_gets_a_clear_error_and_the_server_keeps_serving() {
 async fn oversized_messages_are_refused_by_the_transport_limit() {
     let server = TestServer::start(&["--max-body-bytes", "4096"]).await;
     let body = "x".repeat(200 * 1024);
-    let status = server.client().await.summarize(request("big", &body, &[])).await.unwrap_err();
+    let status = server
+        .client()
+        .await
+        .summarize(request("big", &body, &[]))
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
-    assert!(server.client().await.summarize(request("ok", ARTICLE_BODY, &[])).await.is_ok());
+    assert!(server
+        .client()
+        .await
+        .summarize(request("ok", ARTICLE_BODY, &[]))
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
@@ -133,7 +176,12 @@ async fn a_deadline_that_cannot_be_met_is_reported_as_such() {
         let status = server.client().await.summarize(request).await.unwrap_err();
         assert_eq!(status.code(), Code::DeadlineExceeded, "{timeout}: {status:?}");
     }
-    assert!(server.client().await.summarize(self::request("ok", ARTICLE_BODY, &[])).await.is_ok());
+    assert!(server
+        .client()
+        .await
+        .summarize(self::request("ok", ARTICLE_BODY, &[]))
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
@@ -145,7 +193,9 @@ async fn a_full_server_answers_resource_exhausted_at_once() {
             let url = server.url();
             let body = long_body.clone();
             tokio::spawn(async move {
-                let mut client = pb::summarizer_service_client::SummarizerServiceClient::connect(url).await.unwrap();
+                let mut client = pb::summarizer_service_client::SummarizerServiceClient::connect(url)
+                    .await
+                    .unwrap();
                 client.summarize(request(&format!("c{i}"), &body, &[])).await
             })
         })
@@ -159,7 +209,10 @@ async fn a_full_server_answers_resource_exhausted_at_once() {
     }
     assert!(codes.contains(&Code::Ok), "{codes:?}");
     assert!(codes.contains(&Code::ResourceExhausted), "{codes:?}");
-    assert!(codes.iter().all(|c| matches!(c, Code::Ok | Code::ResourceExhausted)), "{codes:?}");
+    assert!(
+        codes.iter().all(|c| matches!(c, Code::Ok | Code::ResourceExhausted)),
+        "{codes:?}"
+    );
 }
 
 #[tokio::test]
@@ -170,7 +223,12 @@ async fn a_stream_answers_every_item_and_survives_a_bad_one() {
         request("s-bad", "", &[]),
         request("s-3", ARTICLE_BODY, &[pb::Output::Extractive]),
     ];
-    let response = server.client().await.summarize_stream(futures::stream::iter(requests)).await.unwrap();
+    let response = server
+        .client()
+        .await
+        .summarize_stream(futures::stream::iter(requests))
+        .await
+        .unwrap();
     let items: Vec<pb::SummarizeStreamResponse> = response.into_inner().map(|item| item.unwrap()).collect().await;
     assert_eq!(items.len(), 3);
     for item in &items {
@@ -193,13 +251,25 @@ async fn model_service_lists_models_and_limits() {
     let bart = fixture("bart-tiny");
     let server = TestServer::start(&["--model-dir", &bart, "--max-body-bytes", "5000"]).await;
     let mut models = ModelServiceClient::new(server.channel().await);
-    let list = models.list_models(pb::ListModelsRequest {}).await.unwrap().into_inner().models;
-    let abstractive = list.iter().find(|m| m.name == "bart-tiny").expect("the configured profile is listed");
+    let list = models
+        .list_models(pb::ListModelsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .models;
+    let abstractive = list
+        .iter()
+        .find(|m| m.name == "bart-tiny")
+        .expect("the configured profile is listed");
     assert_eq!(abstractive.kind, pb::ModelKind::Abstractive as i32);
     assert_eq!(abstractive.architecture, "bart");
     assert!(abstractive.loaded && abstractive.default);
     assert!(list.iter().any(|m| m.kind == pb::ModelKind::Extractive as i32));
-    let info = models.get_server_info(pb::GetServerInfoRequest {}).await.unwrap().into_inner();
+    let info = models
+        .get_server_info(pb::GetServerInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(info.max_body_bytes, 5000);
     assert_eq!(info.workers, 1);
     assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
@@ -213,27 +283,43 @@ async fn reflection_answers_in_v1_and_v1alpha() {
     let mut client = v1::server_reflection_client::ServerReflectionClient::new(server.channel().await);
     let request = v1::ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(String::new())),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
     };
-    let mut replies = client.server_reflection_info(futures::stream::iter([request])).await.unwrap().into_inner();
+    let mut replies = client
+        .server_reflection_info(futures::stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
     let reply = replies.next().await.unwrap().unwrap();
     let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) = reply.message_response
     else {
         panic!("no service list")
     };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for expected in ["newsgist.v1.SummarizerService", "newsgist.v1.ModelService", "grpc.health.v1.Health"] {
+    for expected in [
+        "newsgist.v1.SummarizerService",
+        "newsgist.v1.ModelService",
+        "grpc.health.v1.Health",
+    ] {
         assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
     }
 
     let mut client = v1alpha::server_reflection_client::ServerReflectionClient::new(server.channel().await);
     let request = v1alpha::ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol(
-            "newsgist.v1.SummarizerService".into(),
-        )),
+        message_request: Some(
+            v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol(
+                "newsgist.v1.SummarizerService".into(),
+            ),
+        ),
     };
-    let mut replies = client.server_reflection_info(futures::stream::iter([request])).await.unwrap().into_inner();
+    let mut replies = client
+        .server_reflection_info(futures::stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
     let reply = replies.next().await.unwrap().unwrap();
     assert!(
         matches!(
@@ -250,15 +336,27 @@ async fn shutdown_drains_in_flight_work_and_reports_not_serving() {
     let long_body = ARTICLE_BODY.repeat(300);
     let url = server.url();
     let in_flight = tokio::spawn(async move {
-        let mut client = pb::summarizer_service_client::SummarizerServiceClient::connect(url).await.unwrap();
+        let mut client = pb::summarizer_service_client::SummarizerServiceClient::connect(url)
+            .await
+            .unwrap();
         client.summarize(request("drain", &long_body, &[])).await
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let stopped = server.begin_shutdown();
     let response = in_flight.await.unwrap();
-    assert!(response.is_ok(), "in-flight work completes during shutdown: {response:?}");
+    assert!(
+        response.is_ok(),
+        "in-flight work completes during shutdown: {response:?}"
+    );
     stopped.await.unwrap().unwrap();
-    assert!(tonic::transport::Channel::from_shared(server.url()).unwrap().connect().await.is_err(), "the listener is closed");
+    assert!(
+        tonic::transport::Channel::from_shared(server.url())
+            .unwrap()
+            .connect()
+            .await
+            .is_err(),
+        "the listener is closed"
+    );
 }
 
 #[tokio::test]
@@ -266,9 +364,17 @@ async fn abstractive_runs_on_the_tiny_bart_fixture_and_chunks_long_articles() {
     let bart = fixture("bart-tiny");
     let server = TestServer::start(&["--model-dir", &bart]).await;
     let mut client = server.client().await;
-    let mut short = request("a-1", "The council approved the budget. Spending will rise.", &[pb::Output::Abstractive]);
-    short.options.as_mut().unwrap().abstractive =
-        Some(pb::AbstractiveOptions { max_tokens: 12, min_tokens: 4, num_beams: 1, ..Default::default() });
+    let mut short = request(
+        "a-1",
+        "The council approved the budget. Spending will rise.",
+        &[pb::Output::Abstractive],
+    );
+    short.options.as_mut().unwrap().abstractive = Some(pb::AbstractiveOptions {
+        max_tokens: 12,
+        min_tokens: 4,
+        num_beams: 1,
+        ..Default::default()
+    });
     let response = client.summarize(short.clone()).await.unwrap().into_inner();
     let abstractive = response.abstractive.expect("abstractive was asked for");
     assert_eq!(abstractive.model_id, "bart-tiny");
@@ -280,7 +386,10 @@ async fn abstractive_runs_on_the_tiny_bart_fixture_and_chunks_long_articles() {
     short.article.as_mut().unwrap().body = long;
     let response = client.summarize(short).await.unwrap().into_inner();
     let abstractive = response.abstractive.unwrap();
-    assert!(abstractive.chunked, "an article several times the 128-token window is chunked");
+    assert!(
+        abstractive.chunked,
+        "an article several times the 128-token window is chunked"
+    );
     assert!(abstractive.chunks >= 3, "{} chunks", abstractive.chunks);
     assert!(abstractive.input_tokens > 128 * 3);
 }
@@ -296,7 +405,13 @@ async fn semantic_and_hybrid_modes_use_the_bundled_minilm() {
             length: Some(pb::extractive_options::Length::Sentences(2)),
             mode: mode as i32,
         });
-        let extractive = client.summarize(request).await.unwrap().into_inner().extractive.unwrap();
+        let extractive = client
+            .summarize(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .extractive
+            .unwrap();
         assert_eq!(extractive.mode, mode as i32);
         assert_eq!(extractive.sentences.len(), 2);
     }
@@ -308,7 +423,12 @@ async fn a_stock_python_grpcio_client_interoperates() {
     let python = std::env::var("NEWSGIST_PYTHON").expect("NEWSGIST_PYTHON is set by scripts/setup.sh");
     let script = repo_path("tests/python/interop_client.py");
     let addr = server.addr.to_string();
-    let output = tokio::process::Command::new(python).arg(script).arg(addr).output().await.unwrap();
+    let output = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(addr)
+        .output()
+        .await
+        .unwrap();
     assert!(
         output.status.success(),
         "python client failed:\n{}\n{}",

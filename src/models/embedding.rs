@@ -35,8 +35,10 @@ impl SentenceEmbedder {
             device,
             kind: None,
         };
-        let model = SentenceEmbeddingsModel::new(config)
-            .map_err(|source| ModelError::Load { what: format!("sentence embeddings from {}", dir.display()), source })?;
+        let model = SentenceEmbeddingsModel::new(config).map_err(|source| ModelError::Load {
+            what: format!("sentence embeddings from {}", dir.display()),
+            source,
+        })?;
         Ok(SentenceEmbedder { model })
     }
 

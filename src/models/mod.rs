@@ -21,7 +21,10 @@ pub enum ModelError {
     #[error("unknown device {0:?}: use cpu or cuda:N")]
     Device(String),
     #[error("loading {what} failed: {source}")]
-    Load { what: String, source: rust_bert::RustBertError },
+    Load {
+        what: String,
+        source: rust_bert::RustBertError,
+    },
 }
 
 /// Sequence-to-sequence architectures the abstractive summariser runs.
@@ -115,8 +118,14 @@ struct SummarizationParams {
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ModelError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read { path: path.into(), source })?;
-    serde_json::from_str(&text).map_err(|source| ModelError::Config { path: path.into(), source })
+    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Read {
+        path: path.into(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| ModelError::Config {
+        path: path.into(),
+        source,
+    })
 }
 
 /// Requires `file` in `dir`.
@@ -149,16 +158,37 @@ impl ModelProfile {
             require(dir, merges)?;
         }
         let generation_file = dir.join("generation_config.json");
-        let generation_config: HfConfig =
-            if generation_file.is_file() { read_json(&generation_file)? } else { HfConfig::default() };
-        let task = config.task_specific_params.as_ref().and_then(|t| t.summarization.as_ref());
+        let generation_config: HfConfig = if generation_file.is_file() {
+            read_json(&generation_file)?
+        } else {
+            HfConfig::default()
+        };
+        let task = config
+            .task_specific_params
+            .as_ref()
+            .and_then(|t| t.summarization.as_ref());
         let pick_u32 = |task: Option<u32>, generation: Option<u32>, top: Option<u32>, default: u32| {
             task.or(generation).or(top).unwrap_or(default)
         };
         let generation = GenerationDefaults {
-            num_beams: pick_u32(task.and_then(|t| t.num_beams), generation_config.num_beams, config.num_beams, 4),
-            min_length: pick_u32(task.and_then(|t| t.min_length), generation_config.min_length, config.min_length, 0),
-            max_length: pick_u32(task.and_then(|t| t.max_length), generation_config.max_length, config.max_length, 142),
+            num_beams: pick_u32(
+                task.and_then(|t| t.num_beams),
+                generation_config.num_beams,
+                config.num_beams,
+                4,
+            ),
+            min_length: pick_u32(
+                task.and_then(|t| t.min_length),
+                generation_config.min_length,
+                config.min_length,
+                0,
+            ),
+            max_length: pick_u32(
+                task.and_then(|t| t.max_length),
+                generation_config.max_length,
+                config.max_length,
+                142,
+            ),
             length_penalty: task
                 .and_then(|t| t.length_penalty)
                 .or(generation_config.length_penalty)
@@ -176,12 +206,22 @@ impl ModelProfile {
                 .or(config.early_stopping)
                 .unwrap_or(true),
             prefix: task.and_then(|t| t.prefix.clone()).unwrap_or_else(|| {
-                if architecture == Architecture::T5 { "summarize: ".into() } else { String::new() }
+                if architecture == Architecture::T5 {
+                    "summarize: ".into()
+                } else {
+                    String::new()
+                }
             }),
         };
         // T5 has relative positions and no hard limit; 512 is what it was trained on.
         let max_input_tokens = config.max_position_embeddings.or(config.n_positions).unwrap_or(512);
-        Ok(ModelProfile { name: name.into(), architecture, dir: dir.into(), generation, max_input_tokens })
+        Ok(ModelProfile {
+            name: name.into(),
+            architecture,
+            dir: dir.into(),
+            generation,
+            max_input_tokens,
+        })
     }
 }
 

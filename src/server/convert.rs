@@ -35,7 +35,11 @@ fn raw_options(options: pb::SummarizeOptions) -> Result<RawOptions, InvalidReque
     let outputs = if options.outputs.is_empty() {
         None
     } else {
-        let mut outputs = Outputs { extractive: false, abstractive: false, key_facts: false };
+        let mut outputs = Outputs {
+            extractive: false,
+            abstractive: false,
+            key_facts: false,
+        };
         for value in &options.outputs {
             match pb::Output::try_from(*value) {
                 Ok(pb::Output::Extractive) => outputs.extractive = true,
@@ -89,7 +93,11 @@ fn location(location: Location) -> pb::TextLocation {
         response::Field::Body => pb::Field::Body,
         response::Field::Title => pb::Field::Title,
     };
-    pb::TextLocation { field: field.into(), start: location.start, end: location.end }
+    pb::TextLocation {
+        field: field.into(),
+        start: location.start,
+        end: location.end,
+    }
 }
 
 fn fact_field(field: FactField) -> pb::FactField {
@@ -139,7 +147,12 @@ pub fn response(response: SummaryResponse) -> pb::SummarizeResponse {
             chunks: a.chunks,
             input_tokens: a.input_tokens,
         }),
-        key_facts: response.key_facts.unwrap_or_default().into_iter().map(key_fact).collect(),
+        key_facts: response
+            .key_facts
+            .unwrap_or_default()
+            .into_iter()
+            .map(key_fact)
+            .collect(),
         timings: Some(pb::Timings {
             queue_ms: response.timings.queue_ms,
             extractive_ms: response.timings.extractive_ms,

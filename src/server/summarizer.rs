@@ -33,7 +33,11 @@ pub struct State {
 
 impl State {
     pub fn new(config: EngineConfig, request_timeout: Duration) -> State {
-        State { config, pool: OnceLock::new(), request_timeout }
+        State {
+            config,
+            pool: OnceLock::new(),
+            request_timeout,
+        }
     }
 
     pub fn set_pool(&self, pool: WorkerPool<Engine>) {
@@ -47,7 +51,11 @@ impl State {
     }
 
     /// Validates and runs one request.
-    async fn run(&self, request: pb::SummarizeRequest, deadline: Instant) -> Result<pb::SummarizeResponse, ServiceError> {
+    async fn run(
+        &self,
+        request: pb::SummarizeRequest,
+        deadline: Instant,
+    ) -> Result<pb::SummarizeResponse, ServiceError> {
         let (request_id, article, options) = convert::request_parts(request)?;
         let request =
             SummaryRequest::validate(request_id, article, options, &self.config.defaults, &self.config.limits)?;
@@ -104,7 +112,10 @@ pub struct Summarizer(pub Arc<State>);
 
 #[tonic::async_trait]
 impl SummarizerService for Summarizer {
-    async fn summarize(&self, request: Request<pb::SummarizeRequest>) -> Result<Response<pb::SummarizeResponse>, Status> {
+    async fn summarize(
+        &self,
+        request: Request<pb::SummarizeRequest>,
+    ) -> Result<Response<pb::SummarizeResponse>, Status> {
         let deadline = self.0.deadline(request.metadata());
         let request = request.into_inner();
         let span = info_span!("summarize", request_id = %request.request_id);
@@ -143,10 +154,12 @@ impl SummarizerService for Summarizer {
                         })
                     }
                 };
-                Ok(pb::SummarizeStreamResponse { request_id, result: Some(result) })
+                Ok(pb::SummarizeStreamResponse {
+                    request_id,
+                    result: Some(result),
+                })
             }
         });
         Ok(Response::new(Box::pin(items.buffer_unordered(concurrency))))
     }
 }
-

@@ -99,7 +99,10 @@ impl AbstractiveModel {
             Architecture::Pegasus => PegasusConditionalGenerator::new(config).map(Generator::Pegasus),
         }
         .map_err(|source| ModelError::Load { what: what(), source })?;
-        Ok(AbstractiveModel { profile: profile.clone(), generator })
+        Ok(AbstractiveModel {
+            profile: profile.clone(),
+            generator,
+        })
     }
 
     pub fn profile(&self) -> &ModelProfile {
@@ -134,7 +137,10 @@ impl AbstractiveModel {
     }
 
     fn generate(&self, inputs: &[String], params: &AbstractiveParams) -> Result<Vec<String>, RustBertError> {
-        let prefixed: Vec<String> = inputs.iter().map(|text| format!("{}{text}", self.profile.generation.prefix)).collect();
+        let prefixed: Vec<String> = inputs
+            .iter()
+            .map(|text| format!("{}{text}", self.profile.generation.prefix))
+            .collect();
         let options = self.options(params);
         let outputs = with_generator!(&self.generator, g => g.generate(Some(&prefixed), Some(options)))?;
         Ok(outputs.into_iter().map(|o| o.text.trim().to_string()).collect())
@@ -156,13 +162,21 @@ impl AbstractiveModel {
             let summaries = self.generate(&chunks, params)?;
             if summaries.len() <= 1 {
                 let text = summaries.into_iter().next().unwrap_or_default();
-                return Ok(AbstractiveOutput { text, chunks: first_level, input_tokens });
+                return Ok(AbstractiveOutput {
+                    text,
+                    chunks: first_level,
+                    input_tokens,
+                });
             }
             let joined = summaries.join(" ");
             let next = plan_chunks(&joined, budget, |s| self.count_tokens(s));
             // Each round must shrink the text; if the summaries are as long as their inputs
             // (max_tokens near the window), summarise the first window-full of them instead.
-            chunks = if next.len() < chunks.len() { next } else { next.into_iter().take(1).collect() };
+            chunks = if next.len() < chunks.len() {
+                next
+            } else {
+                next.into_iter().take(1).collect()
+            };
         }
     }
 }

@@ -17,9 +17,10 @@
 //! ([`RankMode::Lexical`]), embedding cosine ([`RankMode::Semantic`]), or the
 //! mean of both ([`RankMode::Hybrid`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
+use std::sync::LazyLock;
 
 use crate::text::clean::classify_sentences;
 use crate::text::segment::split_sentences;
@@ -149,10 +150,7 @@ impl Document {
             }
         }
         let mut vocab = Vocabulary::default();
-        let counts: Vec<Vec<(u32, f32)>> = candidates
-            .iter()
-            .map(|r| vocab.term_counts(&body[r.clone()]))
-            .collect();
+        let counts: Vec<Vec<(u32, f32)>> = candidates.iter().map(|r| vocab.term_counts(&body[r.clone()])).collect();
         let title_counts = title.map(|t| vocab.term_counts(t)).unwrap_or_default();
         let idf = inverse_document_frequency(&counts, vocab.len());
         let weigh = |c: &[(u32, f32)]| unit(c.iter().map(|&(t, n)| (t, n * idf[t as usize])));
@@ -170,10 +168,7 @@ impl Document {
     /// The candidate sentences (boilerplate removed), in document order; the
     /// order embeddings passed to [`RankMode`] must follow.
     pub fn candidate_texts(&self) -> Vec<&str> {
-        self.candidates
-            .iter()
-            .map(|r| &self.body[r.clone()])
-            .collect()
+        self.candidates.iter().map(|r| &self.body[r.clone()]).collect()
     }
 
     /// Byte ranges of the candidate sentences in the body.
@@ -208,12 +203,7 @@ pub fn select(doc: &Document, length: SummaryLength, mode: RankMode) -> Vec<Extr
 /// the document gives every sentence, and embeddings whose count does not
 /// match the candidates (or that are empty) make the ranking fall back to
 /// lexical similarity.
-pub fn select_with(
-    doc: &Document,
-    length: SummaryLength,
-    mode: RankMode,
-    config: &Config,
-) -> Vec<ExtractedSentence> {
+pub fn select_with(doc: &Document, length: SummaryLength, mode: RankMode, config: &Config) -> Vec<ExtractedSentence> {
     let n = doc.sentence_count();
     let k = summary_size(length, n);
     if k == 0 {
@@ -255,9 +245,7 @@ pub fn select_with(
 fn summary_size(length: SummaryLength, n: usize) -> usize {
     let k = match length {
         SummaryLength::Sentences(k) => k,
-        SummaryLength::Ratio(r) if r.is_finite() && r > 0.0 => {
-            ((r.min(1.0) * n as f32).round() as usize).max(1)
-        }
+        SummaryLength::Ratio(r) if r.is_finite() && r > 0.0 => ((r.min(1.0) * n as f32).round() as usize).max(1),
         SummaryLength::Ratio(_) => 1,
     };
     k.min(n)
@@ -462,9 +450,7 @@ fn inverse_document_frequency(counts: &[Vec<(u32, f32)>], vocab: usize) -> Vec<f
         }
     }
     let n = counts.len().max(1) as f32;
-    df.iter()
-        .map(|&d| (1.0 + n / d.max(1) as f32).ln())
-        .collect()
+    df.iter().map(|&d| (1.0 + n / d.max(1) as f32).ln()).collect()
 }
 
 fn unit(weights: impl Iterator<Item = (u32, f32)>) -> Vec<(u32, f32)> {
@@ -494,10 +480,7 @@ impl Vocabulary {
         let mut terms: Vec<u32> = Vec::new();
         for raw in text.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’') {
             let raw = raw.trim_matches(|c| c == '\'' || c == '’');
-            let raw = raw
-                .strip_suffix("'s")
-                .or_else(|| raw.strip_suffix("’s"))
-                .unwrap_or(raw);
+            let raw = raw.strip_suffix("'s").or_else(|| raw.strip_suffix("’s")).unwrap_or(raw);
             if raw.is_empty() {
                 continue;
             }
@@ -508,7 +491,7 @@ impl Vocabulary {
             } else {
                 self.word.extend(raw.chars().flat_map(char::to_lowercase));
             }
-            if STOPWORDS.binary_search(&self.word.as_str()).is_ok() {
+            if STOPWORD_SET.contains(self.word.as_str()) {
                 continue;
             }
             let stem = stem(&self.word);
@@ -568,20 +551,147 @@ fn stem(word: &str) -> &str {
     word
 }
 
-/// English function words, sorted for binary search.
+/// [`STOPWORDS`] for constant-time lookup.
+static STOPWORD_SET: LazyLock<HashSet<&'static str, BuildHasherDefault<WordHasher>>> =
+    LazyLock::new(|| STOPWORDS.iter().copied().collect());
+
+/// English function words, sorted.
 const STOPWORDS: &[&str] = &[
-    "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any",
-    "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both",
-    "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few",
-    "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers",
-    "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its",
-    "itself", "just", "me", "more", "most", "mr", "mrs", "ms", "my", "myself", "no", "nor", "not",
-    "now", "of", "off", "on", "once", "one", "only", "or", "other", "our", "ours", "ourselves",
-    "out", "over", "own", "said", "same", "say", "says", "she", "should", "so", "some", "such",
-    "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these",
-    "they", "this", "those", "through", "to", "too", "under", "until", "up", "us", "very", "was",
-    "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
-    "would", "you", "your", "yours", "yourself", "yourselves",
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "against",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "down",
+    "during",
+    "each",
+    "few",
+    "for",
+    "from",
+    "further",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "me",
+    "more",
+    "most",
+    "mr",
+    "mrs",
+    "ms",
+    "my",
+    "myself",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "on",
+    "once",
+    "one",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "said",
+    "same",
+    "say",
+    "says",
+    "she",
+    "should",
+    "so",
+    "some",
+    "such",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "to",
+    "too",
+    "under",
+    "until",
+    "up",
+    "us",
+    "very",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+    "yourselves",
 ];
 
 #[cfg(test)]
@@ -600,7 +710,7 @@ mod tests {
     }
 
     #[test]
-    fn stopwords_are_sorted_for_binary_search() {
+    fn stopwords_are_sorted_and_unique() {
         assert!(STOPWORDS.windows(2).all(|w| w[0] < w[1]));
     }
 

@@ -58,27 +58,76 @@ pub fn split_sentences(text: &str) -> Vec<Range<usize>> {
 
 /// Abbreviations that precede a name and practically never end a sentence.
 const TITLE_ABBREVIATIONS: &[&str] = &[
-    "mr", "mrs", "ms", "messrs", "mme", "dr", "prof", "rev", "revd", "gen", "col", "lt", "sgt",
-    "capt", "cpl", "pte", "maj", "adm", "cmdr", "gov", "sen", "rep", "hon", "pres", "supt", "insp",
-    "det", "st", "mt", "ft", "fr", "vs", "v", "cf", "viz", "approx", "ca", "al",
+    "mr", "mrs", "ms", "messrs", "mme", "dr", "prof", "rev", "revd", "gen", "col", "lt", "sgt", "capt", "cpl", "pte",
+    "maj", "adm", "cmdr", "gov", "sen", "rep", "hon", "pres", "supt", "insp", "det", "st", "mt", "ft", "fr", "vs", "v",
+    "cf", "viz", "approx", "ca", "al",
 ];
 
 /// Abbreviations that do not end a sentence when a number follows (`No. 10`,
 /// `Jan. 5`), but may when a capitalised word does (`No. That was it.`).
 const NUMBER_ABBREVIATIONS: &[&str] = &[
-    "no", "nos", "vol", "vols", "pp", "p", "art", "sec", "fig", "ch", "op", "jan", "feb", "mar",
-    "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "no", "nos", "vol", "vols", "pp", "p", "art", "sec", "fig", "ch", "op", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec",
 ];
 
 /// Words that commonly open a sentence; after a dotted acronym (`U.S.`,
 /// `p.m.`) they signal a boundary, whereas a proper noun (`U.S. President`)
 /// does not.
 const SENTENCE_STARTERS: &[&str] = &[
-    "a", "after", "all", "also", "an", "and", "as", "at", "but", "by", "for", "from", "he", "her",
-    "his", "however", "i", "if", "in", "it", "its", "many", "meanwhile", "most", "mr", "mrs", "ms",
-    "now", "on", "one", "our", "she", "so", "some", "that", "the", "their", "there", "these",
-    "they", "this", "those", "though", "to", "we", "what", "when", "where", "while", "who", "why",
-    "with", "yet", "you",
+    "a",
+    "after",
+    "all",
+    "also",
+    "an",
+    "and",
+    "as",
+    "at",
+    "but",
+    "by",
+    "for",
+    "from",
+    "he",
+    "her",
+    "his",
+    "however",
+    "i",
+    "if",
+    "in",
+    "it",
+    "its",
+    "many",
+    "meanwhile",
+    "most",
+    "mr",
+    "mrs",
+    "ms",
+    "now",
+    "on",
+    "one",
+    "our",
+    "she",
+    "so",
+    "some",
+    "that",
+    "the",
+    "their",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "though",
+    "to",
+    "we",
+    "what",
+    "when",
+    "where",
+    "while",
+    "who",
+    "why",
+    "with",
+    "yet",
+    "you",
 ];
 
 fn is_terminal(c: char) -> bool {
@@ -95,13 +144,7 @@ fn is_opener(c: char) -> bool {
 
 /// Decides whether the terminal run `chars[i..run_end]` (followed by closing
 /// quotes/brackets up to `after`) ends the sentence that began at `start`.
-fn terminal_is_boundary(
-    chars: &[(usize, char)],
-    start: usize,
-    i: usize,
-    run_end: usize,
-    after: usize,
-) -> bool {
+fn terminal_is_boundary(chars: &[(usize, char)], start: usize, i: usize, run_end: usize, after: usize) -> bool {
     let n = chars.len();
     let mut k = after;
     while k < n && chars[k].1.is_whitespace() {
@@ -120,11 +163,7 @@ fn terminal_is_boundary(
     };
     // The last character before the mark that is not a closing quote, so
     // `profiles".Media` is judged by the `s`.
-    let prev = chars[start..i]
-        .iter()
-        .rev()
-        .map(|&(_, c)| c)
-        .find(|&c| !is_closer(c));
+    let prev = chars[start..i].iter().rev().map(|&(_, c)| c).find(|&c| !is_closer(c));
     let token = token_before(chars, start, i);
 
     if !spaced {
@@ -271,7 +310,10 @@ mod tests {
     fn keeps_abbreviations_and_initials() {
         assert_eq!(
             sents("Mr. Smith met Dr. Jones in the U.S. capital. George W. Bush was there."),
-            vec!["Mr. Smith met Dr. Jones in the U.S. capital.", "George W. Bush was there."]
+            vec![
+                "Mr. Smith met Dr. Jones in the U.S. capital.",
+                "George W. Bush was there."
+            ]
         );
         assert_eq!(
             sents("It fell on Jan. 5 at No. 10 Downing St. in London. Then it rose."),
@@ -283,7 +325,12 @@ mod tests {
     fn dotted_acronym_can_end_a_sentence() {
         assert_eq!(
             sents("He moved to the U.S. The move paid off. It ended at 5 p.m. They left."),
-            vec!["He moved to the U.S.", "The move paid off.", "It ended at 5 p.m.", "They left."]
+            vec![
+                "He moved to the U.S.",
+                "The move paid off.",
+                "It ended at 5 p.m.",
+                "They left."
+            ]
         );
     }
 
@@ -306,7 +353,10 @@ mod tests {
                 "“Really?” she asked."
             ]
         );
-        assert_eq!(sents("'It's done.' Then he went."), vec!["'It's done.'", "Then he went."]);
+        assert_eq!(
+            sents("'It's done.' Then he went."),
+            vec!["'It's done.'", "Then he went."]
+        );
     }
 
     #[test]
@@ -319,7 +369,8 @@ mod tests {
 
     #[test]
     fn line_breaks_separate_headlines_and_navigation() {
-        let text = "- News>\n- World\nKim lands in Beijing\nThe trip was secret. It\nwas not announced.\n\nNew paragraph";
+        let text =
+            "- News>\n- World\nKim lands in Beijing\nThe trip was secret. It\nwas not announced.\n\nNew paragraph";
         assert_eq!(
             sents(text),
             vec![
@@ -337,7 +388,11 @@ mod tests {
     fn glued_sentences_from_scraped_text() {
         assert_eq!(
             sents("Drilling stopped after the tremor.It will study \"profiles\".Data from bbc.co.uk."),
-            vec!["Drilling stopped after the tremor.", "It will study \"profiles\".", "Data from bbc.co.uk."]
+            vec![
+                "Drilling stopped after the tremor.",
+                "It will study \"profiles\".",
+                "Data from bbc.co.uk."
+            ]
         );
     }
 
@@ -370,8 +425,8 @@ mod tests {
     #[test]
     fn arbitrary_input_yields_valid_ranges() {
         const ALPHABET: &[char] = &[
-            'a', 'B', 'z', 'Q', '1', '9', ' ', ' ', '\n', '\t', '.', '.', '!', '?', '…', '"', '\'',
-            '“', '”', '‘', '’', '(', ')', '[', ']', ',', '-', 'é', 'Ü', '中', '\u{a0}', '🙂', '$',
+            'a', 'B', 'z', 'Q', '1', '9', ' ', ' ', '\n', '\t', '.', '.', '!', '?', '…', '"', '\'', '“', '”', '‘', '’',
+            '(', ')', '[', ']', ',', '-', 'é', 'Ü', '中', '\u{a0}', '🙂', '$',
         ];
         let mut state = 0x2545_f491_4f6c_dd1du64;
         let mut next = move || {

@@ -24,7 +24,9 @@ impl TestServer {
     pub async fn start(flags: &[&str]) -> TestServer {
         let mut args = vec!["newsgist", "serve"];
         args.extend_from_slice(flags);
-        let Command::Serve(serve) = Cli::parse_from(args).command else { unreachable!() };
+        let Command::Serve(serve) = Cli::parse_from(args).command else {
+            unreachable!()
+        };
         let config = ServerConfig {
             engine: serve.engine.validate().expect("valid test configuration"),
             request_timeout: Duration::from_secs(serve.request_timeout_secs),
@@ -36,7 +38,11 @@ impl TestServer {
         let task = tokio::spawn(server::serve(config, listener, async {
             let _ = stopped.await;
         }));
-        let server = TestServer { addr, stop: Some(stop), task: Some(task) };
+        let server = TestServer {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        };
         server.wait_until(ServingStatus::Serving).await;
         server
     }
@@ -55,7 +61,12 @@ impl TestServer {
 
     pub async fn health(&self, service: &str) -> ServingStatus {
         let mut health = HealthClient::new(self.channel().await);
-        let response = health.check(HealthCheckRequest { service: service.into() }).await.unwrap();
+        let response = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap();
         ServingStatus::try_from(response.into_inner().status).unwrap()
     }
 
@@ -100,7 +111,10 @@ pub fn shared_path(relative: &str) -> Option<PathBuf> {
     if path.exists() {
         Some(path)
     } else {
-        eprintln!("skipping: {} is absent (the shared dev data is not beside this checkout)", path.display());
+        eprintln!(
+            "skipping: {} is absent (the shared dev data is not beside this checkout)",
+            path.display()
+        );
         None
     }
 }
@@ -112,13 +126,18 @@ pub fn minilm_dir() -> String {
 
 pub fn fixture(name: &str) -> String {
     let dir = repo_path("models/fixtures").join(name);
-    assert!(dir.join("model.safetensors").is_file(), "{} is missing: run `make setup`", dir.display());
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "{} is missing: run `make setup`",
+        dir.display()
+    );
     dir.display().to_string()
 }
 
 pub const ARTICLE_TITLE: &str = "City council approves new tram line for Riverside";
 
-pub const ARTICLE_BODY: &str = "The city council of Riverside approved a new tram line on Tuesday after a year of debate. \
+pub const ARTICLE_BODY: &str =
+    "The city council of Riverside approved a new tram line on Tuesday after a year of debate. \
 The line will link the university to the central station and is expected to open in 2027. \
 Mayor Jane Okafor said the project would cut traffic in the old town by a third. \
 Opponents argued that the 400 million dollar budget was too high for a city of its size. \
@@ -132,7 +151,10 @@ pub fn article(id: &str, body: &str) -> pb::Article {
         title: ARTICLE_TITLE.into(),
         body: body.into(),
         url: "https://example.org/riverside-tram".into(),
-        published_at: Some(prost_types::Timestamp { seconds: 1_718_755_200, nanos: 0 }),
+        published_at: Some(prost_types::Timestamp {
+            seconds: 1_718_755_200,
+            nanos: 0,
+        }),
         language: "en".into(),
     }
 }

@@ -156,22 +156,12 @@ fn month_year_by(anchor: NaiveDate, month: u32, pick: Pick) -> i32 {
 }
 
 /// Full date of a month and day named without a year.
-pub(crate) fn resolve_month_day(
-    anchor: NaiveDate,
-    month: u32,
-    day: u32,
-    pick: Pick,
-) -> Option<NaiveDate> {
+pub(crate) fn resolve_month_day(anchor: NaiveDate, month: u32, day: u32, pick: Pick) -> Option<NaiveDate> {
     let y = anchor.year();
     let cands: Vec<NaiveDate> = (y - 1..=y + 1)
         .filter_map(|yy| NaiveDate::from_ymd_opt(yy, month, day))
         .collect();
-    let nearest = || {
-        cands
-            .iter()
-            .min_by_key(|d| (**d - anchor).num_days().abs())
-            .copied()
-    };
+    let nearest = || cands.iter().min_by_key(|d| (**d - anchor).num_days().abs()).copied();
     let chosen = match pick {
         Pick::OnOrBefore => cands.iter().rev().find(|d| **d <= anchor).copied(),
         Pick::Before => cands.iter().rev().find(|d| **d < anchor).copied(),
@@ -181,8 +171,7 @@ pub(crate) fn resolve_month_day(
     };
     match chosen {
         Some(d)
-            if matches!(pick, Pick::OnOrBefore | Pick::OnOrAfter)
-                && (d - anchor).num_days().abs() > MAX_TENSE_DAYS =>
+            if matches!(pick, Pick::OnOrBefore | Pick::OnOrAfter) && (d - anchor).num_days().abs() > MAX_TENSE_DAYS =>
         {
             nearest()
         }
@@ -245,10 +234,7 @@ fn last_day_of_month(y: i32, m: u32) -> Option<NaiveDate> {
 }
 
 fn month_span(y: i32, m1: u32, m2: u32) -> Option<(NaiveDate, NaiveDate)> {
-    Some((
-        NaiveDate::from_ymd_opt(y, m1, 1)?,
-        last_day_of_month(y, m2)?,
-    ))
+    Some((NaiveDate::from_ymd_opt(y, m1, 1)?, last_day_of_month(y, m2)?))
 }
 
 fn num<T: std::str::FromStr>(s: &str) -> Option<T> {
@@ -337,30 +323,12 @@ mod tests {
     #[test]
     fn weekday_picks() {
         let a = d(2018, 6, 19); // Tuesday
-        assert_eq!(
-            resolve_weekday(a, Weekday::Fri, Pick::OnOrBefore),
-            d(2018, 6, 15)
-        );
-        assert_eq!(
-            resolve_weekday(a, Weekday::Fri, Pick::OnOrAfter),
-            d(2018, 6, 22)
-        );
-        assert_eq!(
-            resolve_weekday(a, Weekday::Tue, Pick::Before),
-            d(2018, 6, 12)
-        );
-        assert_eq!(
-            resolve_weekday(a, Weekday::Tue, Pick::After),
-            d(2018, 6, 26)
-        );
-        assert_eq!(
-            resolve_weekday(a, Weekday::Sun, Pick::Nearest),
-            d(2018, 6, 17)
-        );
-        assert_eq!(
-            resolve_weekday(a, Weekday::Thu, Pick::Nearest),
-            d(2018, 6, 21)
-        );
+        assert_eq!(resolve_weekday(a, Weekday::Fri, Pick::OnOrBefore), d(2018, 6, 15));
+        assert_eq!(resolve_weekday(a, Weekday::Fri, Pick::OnOrAfter), d(2018, 6, 22));
+        assert_eq!(resolve_weekday(a, Weekday::Tue, Pick::Before), d(2018, 6, 12));
+        assert_eq!(resolve_weekday(a, Weekday::Tue, Pick::After), d(2018, 6, 26));
+        assert_eq!(resolve_weekday(a, Weekday::Sun, Pick::Nearest), d(2018, 6, 17));
+        assert_eq!(resolve_weekday(a, Weekday::Thu, Pick::Nearest), d(2018, 6, 21));
     }
 
     #[test]
@@ -374,39 +342,18 @@ mod tests {
         assert_eq!(resolve_month_year(a, 3, Pick::OnOrAfter), 2019);
         assert_eq!(resolve_month_year(a, 12, Pick::Nearest), 2018);
         assert_eq!(resolve_month_year(d(2018, 1, 5), 12, Pick::Nearest), 2017);
-        assert_eq!(
-            resolve_month_day(a, 12, 31, Pick::Nearest),
-            Some(d(2017, 12, 31))
-        );
+        assert_eq!(resolve_month_day(a, 12, 31, Pick::Nearest), Some(d(2017, 12, 31)));
         assert_eq!(resolve_month_day(a, 2, 29, Pick::OnOrAfter), None);
     }
 
     #[test]
     fn intervals() {
-        assert_eq!(
-            value_interval("2018-06"),
-            Some((d(2018, 6, 1), d(2018, 6, 30)))
-        );
-        assert_eq!(
-            value_interval("2018-W24"),
-            Some((d(2018, 6, 11), d(2018, 6, 17)))
-        );
-        assert_eq!(
-            value_interval("2018-W24-WE"),
-            Some((d(2018, 6, 16), d(2018, 6, 17)))
-        );
-        assert_eq!(
-            value_interval("2018-Q2"),
-            Some((d(2018, 4, 1), d(2018, 6, 30)))
-        );
-        assert_eq!(
-            value_interval("198"),
-            Some((d(1980, 1, 1), d(1989, 12, 31)))
-        );
-        assert_eq!(
-            value_interval("2018-06-19TAF"),
-            Some((d(2018, 6, 19), d(2018, 6, 19)))
-        );
+        assert_eq!(value_interval("2018-06"), Some((d(2018, 6, 1), d(2018, 6, 30))));
+        assert_eq!(value_interval("2018-W24"), Some((d(2018, 6, 11), d(2018, 6, 17))));
+        assert_eq!(value_interval("2018-W24-WE"), Some((d(2018, 6, 16), d(2018, 6, 17))));
+        assert_eq!(value_interval("2018-Q2"), Some((d(2018, 4, 1), d(2018, 6, 30))));
+        assert_eq!(value_interval("198"), Some((d(1980, 1, 1), d(1989, 12, 31))));
+        assert_eq!(value_interval("2018-06-19TAF"), Some((d(2018, 6, 19), d(2018, 6, 19))));
         assert_eq!(
             value_interval("2018-06-19/2018-06-20"),
             Some((d(2018, 6, 19), d(2018, 6, 20)))

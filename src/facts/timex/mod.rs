@@ -68,8 +68,7 @@ impl TimeExpression {
             TimexType::Date | TimexType::Time => {}
         }
         static PLAIN: LazyLock<Regex> = LazyLock::new(|| {
-            Regex::new(r"^\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}:\d{2})?)?|-W\d{2})?$")
-                .expect("valid regex")
+            Regex::new(r"^\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}:\d{2})?)?|-W\d{2})?$").expect("valid regex")
         });
         if PLAIN.is_match(v) || v.contains('/') {
             return Some(v.to_string());
@@ -192,8 +191,7 @@ fn inherit_granularity(cands: &mut [Candidate]) {
             continue;
         };
         let prev = &cands[i - 1];
-        if prev.kind != TimexType::Date || cands[i].range.start - prev.range.end > COMPARISON_WINDOW
-        {
+        if prev.kind != TimexType::Date || cands[i].range.start - prev.range.end > COMPARISON_WINDOW {
             continue;
         }
         let Some(caps) = SUB_YEAR.captures(&prev.value) else {
@@ -228,8 +226,7 @@ fn clock_day(text: &str, range: &Range<usize>, clock: &str, anchor: NaiveDateTim
         calendar::Tense::Future if t < anchor.time() => 1,
         _ => 0,
     };
-    day.checked_add_signed(chrono::Duration::days(shift))
-        .unwrap_or(day)
+    day.checked_add_signed(chrono::Duration::days(shift)).unwrap_or(day)
 }
 
 /// Join clock times ("T06:00") with an adjacent day, or date them by [`clock_day`].
@@ -238,9 +235,9 @@ fn attach_times(text: &str, anchor: NaiveDateTime, cands: Vec<Candidate>) -> Vec
     let mut iter = cands.into_iter().peekable();
     while let Some(mut c) = iter.next() {
         if c.kind == TimexType::Time && c.value.starts_with('T') {
-            let prev_day = out.last().filter(|p| {
-                is_day_value(&p.value) && TIME_DAY_GAP.is_match(&text[p.range.end..c.range.start])
-            });
+            let prev_day = out
+                .last()
+                .filter(|p| is_day_value(&p.value) && TIME_DAY_GAP.is_match(&text[p.range.end..c.range.start]));
             if prev_day.is_some() {
                 let p = out.pop().expect("checked above");
                 c = Candidate {
@@ -248,9 +245,9 @@ fn attach_times(text: &str, anchor: NaiveDateTime, cands: Vec<Candidate>) -> Vec
                     value: format!("{}{}", p.value, c.value),
                     ..c
                 };
-            } else if let Some(n) = iter.next_if(|n| {
-                is_day_value(&n.value) && TIME_DAY_GAP.is_match(&text[c.range.end..n.range.start])
-            }) {
+            } else if let Some(n) =
+                iter.next_if(|n| is_day_value(&n.value) && TIME_DAY_GAP.is_match(&text[c.range.end..n.range.start]))
+            {
                 c = Candidate {
                     range: c.range.start..n.range.end,
                     value: format!("{}{}", n.value, c.value),
@@ -307,29 +304,14 @@ mod tests {
     #[test]
     fn absolute_dates() {
         assert_eq!(value("It opened on June 19.", "June 19"), "2018-06-19");
-        assert_eq!(
-            value("It opened 19 June 2018.", "19 June 2018"),
-            "2018-06-19"
-        );
-        assert_eq!(
-            value("It opened Jun. 19, 2018.", "Jun. 19, 2018"),
-            "2018-06-19"
-        );
-        assert_eq!(
-            value("Released 2018-06-19 here.", "2018-06-19"),
-            "2018-06-19"
-        );
+        assert_eq!(value("It opened 19 June 2018.", "19 June 2018"), "2018-06-19");
+        assert_eq!(value("It opened Jun. 19, 2018.", "Jun. 19, 2018"), "2018-06-19");
+        assert_eq!(value("Released 2018-06-19 here.", "2018-06-19"), "2018-06-19");
         assert_eq!(value("Released 6/19/2018 here.", "6/19/2018"), "2018-06-19");
-        assert_eq!(
-            value("Signed March 5, 1946.", "March 5, 1946"),
-            "1946-03-05"
-        );
+        assert_eq!(value("Signed March 5, 1946.", "March 5, 1946"), "1946-03-05");
         // Without a year, a past clause looks back and a future one forward.
         assert_eq!(value("The vote was held Nov. 10.", "Nov. 10"), "2017-11-10");
-        assert_eq!(
-            value("The vote will be held Nov. 10.", "Nov. 10"),
-            "2018-11-10"
-        );
+        assert_eq!(value("The vote will be held Nov. 10.", "Nov. 10"), "2018-11-10");
     }
 
     #[test]
@@ -338,19 +320,13 @@ mod tests {
         assert_eq!(e.value, "2018-06-19/2018-06-20");
         assert_eq!(e.interval, Some((day(2018, 6, 19), day(2018, 6, 20))));
         assert_eq!(e.iso8601().as_deref(), Some("2018-06-19/2018-06-20"));
-        assert_eq!(
-            value("Talks ran June 19-20.", "June 19-20"),
-            "2018-06-19/2018-06-20"
-        );
+        assert_eq!(value("Talks ran June 19-20.", "June 19-20"), "2018-06-19/2018-06-20");
         assert_eq!(
             value("The fair runs June 28-July 2.", "June 28-July 2"),
             "2018-06-28/2018-07-02"
         );
         assert_eq!(
-            value(
-                "Talks will run from Monday to Wednesday.",
-                "Monday to Wednesday"
-            ),
+            value("Talks will run from Monday to Wednesday.", "Monday to Wednesday"),
             "2018-06-25/2018-06-27"
         );
     }
@@ -364,20 +340,11 @@ mod tests {
         assert_eq!(value("Kim met Xi on Friday.", "Friday"), "2018-06-15");
         assert_eq!(value("Kim will meet Xi on Friday.", "Friday"), "2018-06-22");
         assert_eq!(value("Kim meets Xi on Thursday.", "Thursday"), "2018-06-21");
-        assert_eq!(
-            value("Kim met Xi last Tuesday.", "last Tuesday"),
-            "2018-06-12"
-        );
-        assert_eq!(
-            value("Kim meets Xi this Sunday.", "this Sunday"),
-            "2018-06-24"
-        );
+        assert_eq!(value("Kim met Xi last Tuesday.", "last Tuesday"), "2018-06-12");
+        assert_eq!(value("Kim meets Xi this Sunday.", "this Sunday"), "2018-06-24");
         assert_eq!(value("Kim met Xi Tuesday.", "Tuesday"), "2018-06-19");
         let e = one("Kim arrived Sunday morning.", "Sunday morning");
-        assert_eq!(
-            (e.kind, e.value.as_str()),
-            (TimexType::Time, "2018-06-17TMO")
-        );
+        assert_eq!((e.kind, e.value.as_str()), (TimexType::Time, "2018-06-17TMO"));
         assert_eq!(e.iso8601().as_deref(), Some("2018-06-17"));
     }
 
@@ -389,19 +356,10 @@ mod tests {
         assert!(run("He told USA Today and the Today programme.").is_empty());
         assert_eq!(value("He speaks tomorrow.", "tomorrow"), "2018-06-20");
         assert_eq!(value("He speaks tonight.", "tonight"), "2018-06-19TNI");
-        assert_eq!(
-            value("He spoke this morning.", "this morning"),
-            "2018-06-19TMO"
-        );
-        assert_eq!(
-            value("He spoke this afternoon.", "this afternoon"),
-            "2018-06-19TAF"
-        );
+        assert_eq!(value("He spoke this morning.", "this morning"), "2018-06-19TMO");
+        assert_eq!(value("He spoke this afternoon.", "this afternoon"), "2018-06-19TAF");
         assert_eq!(value("He spoke last night.", "last night"), "2018-06-18TNI");
-        assert_eq!(
-            one("He spoke last night.", "last night").kind,
-            TimexType::Time
-        );
+        assert_eq!(one("He spoke last night.", "last night").kind, TimexType::Time);
     }
 
     #[test]
@@ -412,10 +370,7 @@ mod tests {
         assert_eq!(value("Sales rise next month.", "next month"), "2018-07");
         assert_eq!(value("Sales rose this year.", "this year"), "2018");
         assert_eq!(value("Sales rose last year.", "last year"), "2017");
-        assert_eq!(
-            value("Sales rose earlier this year.", "earlier this year"),
-            "2018"
-        );
+        assert_eq!(value("Sales rose earlier this year.", "earlier this year"), "2018");
         assert_eq!(
             value("Profit fell in the first quarter.", "the first quarter"),
             "2018-Q1"
@@ -425,10 +380,7 @@ mod tests {
             "2017-Q4"
         );
         assert_eq!(value("It happened two years ago.", "two years ago"), "2016");
-        assert_eq!(
-            value("It happened three days ago.", "three days ago"),
-            "2018-06-16"
-        );
+        assert_eq!(value("It happened three days ago.", "three days ago"), "2018-06-16");
         assert_eq!(value("He left last fall.", "last fall"), "2017-FA");
         let text = "Profit rose in the first quarter from a year earlier.";
         assert_eq!(value(text, "a year earlier"), "2017-Q1");
@@ -446,21 +398,12 @@ mod tests {
         assert_eq!(value(text, "May"), "2018-05");
         assert_eq!(value("He will travel in March.", "March"), "2019-03");
         assert_eq!(value("Ties worsened in 2013.", "2013"), "2013");
-        assert_eq!(
-            value("Ties worsened in October 1998.", "October 1998"),
-            "1998-10"
-        );
+        assert_eq!(value("Ties worsened in October 1998.", "October 1998"), "1998-10");
         assert_eq!(value("Prices rose in the 1990s.", "the 1990s"), "199");
         assert_eq!(value("Sales fell in fiscal 1989.", "fiscal 1989"), "1989");
+        assert_eq!(value("It began in nineteen ninety-six.", "nineteen ninety-six"), "1996");
         assert_eq!(
-            value("It began in nineteen ninety-six.", "nineteen ninety-six"),
-            "1996"
-        );
-        assert_eq!(
-            value(
-                "By the year two thousand, it grew.",
-                "the year two thousand"
-            ),
+            value("By the year two thousand, it grew.", "the year two thousand"),
             "2000"
         );
         // Capitalised "May" as a modal verb is not a month.
@@ -470,20 +413,14 @@ mod tests {
     #[test]
     fn times_attach_to_days() {
         let e = one("Polls open at 6 a.m. Tuesday.", "6 a.m. Tuesday");
-        assert_eq!(
-            (e.kind, e.value.as_str()),
-            (TimexType::Time, "2018-06-19T06:00")
-        );
+        assert_eq!((e.kind, e.value.as_str()), (TimexType::Time, "2018-06-19T06:00"));
         assert_eq!(e.iso8601().as_deref(), Some("2018-06-19T06:00"));
         assert_eq!(
             value("They met on Sunday at noon.", "Sunday at noon"),
             "2018-06-17T12:00"
         );
         assert_eq!(
-            value(
-                "It starts at 11am local time on Sunday.",
-                "11am local time on Sunday"
-            ),
+            value("It starts at 11am local time on Sunday.", "11am local time on Sunday"),
             "2018-06-17T11:00"
         );
         assert_eq!(value("The shop shut at 7 pm.", "7 pm"), "2018-06-19T19:00");
@@ -505,37 +442,25 @@ mod tests {
         assert_eq!(value("Kim began a two-day visit.", "two-day"), "P2D");
         assert_eq!(value("Kim ended the two-day visit.", "two-day"), "P2D");
         assert_eq!(value("It took 2 1/2 years.", "2 1/2 years"), "P2Y6M");
-        assert_eq!(
-            value("It took a year and a half.", "a year and a half"),
-            "P1Y6M"
-        );
+        assert_eq!(value("It took a year and a half.", "a year and a half"), "P1Y6M");
         assert_eq!(value("It took half an hour.", "half an hour"), "PT30M");
         assert_eq!(value("It took 1.5 days.", "1.5 days"), "P1DT12H");
         assert_eq!(value("It rose for several years.", "several years"), "PXY");
-        assert_eq!(
-            one("It rose for several years.", "several years").iso8601(),
-            None
-        );
+        assert_eq!(one("It rose for several years.", "several years").iso8601(), None);
         assert_eq!(
             value("He rested for the past two months.", "the past two months"),
             "P2M"
         );
         let e = one("The paper is published daily.", "daily");
         assert_eq!((e.kind, e.value.as_str()), (TimexType::Set, "P1D"));
-        assert_eq!(
-            value("They meet every Monday.", "every Monday"),
-            "XXXX-WXX-1"
-        );
+        assert_eq!(value("They meet every Monday.", "every Monday"), "XXXX-WXX-1");
     }
 
     #[test]
     fn reference_words() {
         assert_eq!(value("He is now in Beijing.", "now"), "PRESENT_REF");
         assert_eq!(value("He recently left.", "recently"), "PAST_REF");
-        assert_eq!(
-            value("In the future, he may return.", "the future"),
-            "FUTURE_REF"
-        );
+        assert_eq!(value("In the future, he may return.", "the future"), "FUTURE_REF");
         assert_eq!(one("He is now in Beijing.", "now").iso8601(), None);
     }
 
@@ -640,18 +565,13 @@ mod tests {
         assert_eq!(found.len(), 3 * 5_000);
         assert!(found.windows(2).all(|w| w[0].range.end <= w[1].range.start));
         // Generous even for unoptimised builds on a busy machine; quadratic work would not fit.
-        assert!(
-            started.elapsed().as_secs() < 60,
-            "took {:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed().as_secs() < 60, "took {:?}", started.elapsed());
     }
 
     /// The sample article from the specification, where the shared data folder exists.
     #[test]
     fn sample_article() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data/samples/kim-beijing-2018.txt");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/samples/kim-beijing-2018.txt");
         let Ok(text) = std::fs::read_to_string(&path) else {
             println!("skipping: {} not found", path.display());
             return;
@@ -668,8 +588,7 @@ mod tests {
             ("2013", "2013"),
         ] {
             assert!(
-                got.iter()
-                    .any(|(s, i)| s == surface && i.as_deref() == Some(iso)),
+                got.iter().any(|(s, i)| s == surface && i.as_deref() == Some(iso)),
                 "{surface} -> {iso} missing from {got:?}"
             );
         }

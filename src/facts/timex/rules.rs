@@ -5,8 +5,8 @@
 //! reported span when the pattern needs context that is not part of the expression ("for").
 
 use super::calendar::{
-    add_months, add_quarters, fmt_day, fmt_month, fmt_week, holiday, quarter_of, resolve_month_day,
-    resolve_month_year, resolve_weekday, Pick, Tense,
+    add_months, add_quarters, fmt_day, fmt_month, fmt_week, holiday, quarter_of, resolve_month_day, resolve_month_year,
+    resolve_weekday, Pick, Tense,
 };
 use super::tense::tense_at;
 use super::TimexType;
@@ -123,10 +123,7 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:[T ](?P<h>\d{2}):(?P<mi>\d{2})(?::\d{2})?)?\b",
             iso_date,
         ),
-        rule(
-            r"\b(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4}|\d{2})\b",
-            numeric_date,
-        ),
+        rule(r"\b(?P<a>\d{1,2})/(?P<b>\d{1,2})/(?P<y>\d{4}|\d{2})\b", numeric_date),
         rule(
             &format!(
                 r"(?:(?P<pre>(?i:(?:the\s+)?(?:beginning|start|end|middle|close)\s+of|early|mid|late))[-\s]*)?(?P<m>{MONTH}),?\s+(?:of\s+)?(?P<y>{YEAR})"
@@ -144,9 +141,7 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             month_only,
         ),
         rule(
-            &format!(
-                r"\b(?P<w1>{WD})\s*(?:-|–|—|\bto\b|\bthrough\b|\buntil\b|\btill\b)\s*(?P<w2>{WD})"
-            ),
+            &format!(r"\b(?P<w1>{WD})\s*(?:-|–|—|\bto\b|\bthrough\b|\buntil\b|\btill\b)\s*(?P<w2>{WD})"),
             weekday_range,
         ),
         rule(
@@ -183,10 +178,7 @@ pub(crate) static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             r"(?i)\b(?:the\s+)?(?:(?P<mod>early|mid|late)[-\s])?(?:(?P<c>1[0-9]|20)(?P<d>[0-9])0'?s|['’](?P<d2>[0-9])0s)\b",
             decade,
         ),
-        rule(
-            r"(?i)\b(?:the\s+)?(?P<n>\d{1,2})(?:st|nd|rd|th)\s+century\b",
-            century,
-        ),
+        rule(r"(?i)\b(?:the\s+)?(?P<n>\d{1,2})(?:st|nd|rd|th)\s+century\b", century),
         rule(
             r"(?P<pre>(?i:fiscal(?:\s+year)?|(?:in\s+)?the\s+year|calendar(?:\s+year)?|(?:the\s+)?(?:beginning|start|end|middle|close|first\s+half|second\s+half|summer|spring|fall|autumn|winter)\s+of|early|mid|late|(?:spring|summer|fall|autumn|winter))[-\s]*)?(?P<y>\b(?:1[0-9]|20)[0-9]{2})\b",
             year,
@@ -277,9 +269,7 @@ fn month_num(s: &str) -> Option<u32> {
 }
 
 fn day_num(s: &str) -> Option<u32> {
-    s.trim_end_matches(|c: char| c.is_ascii_alphabetic())
-        .parse()
-        .ok()
+    s.trim_end_matches(|c: char| c.is_ascii_alphabetic()).parse().ok()
 }
 
 fn weekday_of(s: &str) -> Option<Weekday> {
@@ -300,9 +290,7 @@ fn year_is_not_temporal(ctx: &Ctx, r: &Range<usize>) -> bool {
     if matches!(
         ctx.char_before(r.start),
         Some('$' | '£' | '€' | '¥' | '#' | '.' | ',' | '/')
-    ) || ctx
-        .char_before(r.start)
-        .is_some_and(|c| c.is_alphanumeric())
+    ) || ctx.char_before(r.start).is_some_and(|c| c.is_alphanumeric())
     {
         return true;
     }
@@ -397,10 +385,7 @@ fn month_day(c: &Captures, ctx: &Ctx) -> Option<Found> {
     let r = span(c);
     let m1 = month_num(c.name("m1")?.as_str())?;
     let d1 = day_num(c.name("d1")?.as_str())?;
-    let m2 = c
-        .name("m2")
-        .and_then(|m| month_num(m.as_str()))
-        .unwrap_or(m1);
+    let m2 = c.name("m2").and_then(|m| month_num(m.as_str())).unwrap_or(m1);
     let d2 = c.name("d2").and_then(|d| day_num(d.as_str()));
     // "March 5 percent" in a headline-style run of words is a number, not a date.
     if c.name("y").is_none() && d2.is_none() && c.name("wd").is_none() {
@@ -450,11 +435,7 @@ fn finish_range(start: NaiveDate, m2: u32, d2: Option<u32>) -> Option<Found> {
 }
 
 fn iso_date(c: &Captures, _ctx: &Ctx) -> Option<Found> {
-    let d = NaiveDate::from_ymd_opt(
-        c["y"].parse().ok()?,
-        c["m"].parse().ok()?,
-        c["d"].parse().ok()?,
-    )?;
+    let d = NaiveDate::from_ymd_opt(c["y"].parse().ok()?, c["m"].parse().ok()?, c["d"].parse().ok()?)?;
     match (c.name("h"), c.name("mi")) {
         (Some(h), Some(mi)) => {
             let (h, mi): (u32, u32) = (h.as_str().parse().ok()?, mi.as_str().parse().ok()?);
@@ -481,8 +462,8 @@ fn month_year(c: &Captures, _ctx: &Ctx) -> Option<Found> {
 }
 
 const MONTH_PREPS: &[&str] = &[
-    "in", "since", "until", "till", "by", "from", "through", "during", "of", "before", "after",
-    "to", "and", "or", "early", "late", "mid", "between", "last", "next", "this", "for",
+    "in", "since", "until", "till", "by", "from", "through", "during", "of", "before", "after", "to", "and", "or",
+    "early", "late", "mid", "between", "last", "next", "this", "for",
 ];
 
 fn month_only(c: &Captures, ctx: &Ctx) -> Option<Found> {
@@ -562,10 +543,7 @@ fn weekday(c: &Captures, ctx: &Ctx) -> Option<Found> {
         _ => resolve_weekday(anchor, wd, Pick::from_tense(ctx.tense(&r))),
     };
     match c.name("pod") {
-        Some(p) => found(
-            TimexType::Time,
-            format!("{}T{}", fmt_day(d), pod_code(p.as_str())),
-        ),
+        Some(p) => found(TimexType::Time, format!("{}T{}", fmt_day(d), pod_code(p.as_str()))),
         None => date(fmt_day(d)),
     }
 }
@@ -573,9 +551,7 @@ fn weekday(c: &Captures, ctx: &Ctx) -> Option<Found> {
 fn relative_day(c: &Captures, ctx: &Ctx) -> Option<Found> {
     let r = span(c);
     // A capitalised "Today" inside a sentence is a title ("BBC Radio 4's Today", "USA Today").
-    let capitalised = c
-        .get(0)
-        .is_some_and(|m| m.as_str().starts_with(char::is_uppercase));
+    let capitalised = c.get(0).is_some_and(|m| m.as_str().starts_with(char::is_uppercase));
     let after_word = ctx.text[..r.start]
         .trim_end()
         .chars()
@@ -690,11 +666,7 @@ fn relative_unit(c: &Captures, ctx: &Ctx) -> Option<Found> {
             let target = ["SP", "SU", "FA", "WI"].iter().position(|x| *x == code)? as i32;
             let cur = season_of_month(a.month()) as i32;
             // Winter months Jan-Feb belong to the winter that started the previous December.
-            let base_year = if a.month() <= 2 {
-                a.year() - 1
-            } else {
-                a.year()
-            };
+            let base_year = if a.month() <= 2 { a.year() - 1 } else { a.year() };
             let y = match delta {
                 -1 => {
                     if target < cur {
@@ -740,10 +712,7 @@ fn quarter(c: &Captures, ctx: &Ctx) -> Option<Found> {
         .name("y")
         .or(c.name("yy"))
         .and_then(|y| y.as_str().parse::<i32>().ok());
-    let y = match (
-        explicit,
-        c.name("own").map(|o| o.as_str().to_ascii_lowercase()),
-    ) {
+    let y = match (explicit, c.name("own").map(|o| o.as_str().to_ascii_lowercase())) {
         (Some(y), _) => y,
         (None, Some(o)) if o == "last" => a.year() - 1,
         (None, Some(o)) if o == "next" => a.year() + 1,
@@ -861,16 +830,11 @@ fn holiday_rule(c: &Captures, ctx: &Ctx) -> Option<Found> {
     let name = c.get(0)?.as_str().trim_start_matches("the ");
     let a = ctx.day();
     let pick = Pick::from_tense(ctx.tense(&r));
-    let cands: Vec<NaiveDate> = (a.year() - 1..=a.year() + 1)
-        .filter_map(|y| holiday(name, y))
-        .collect();
+    let cands: Vec<NaiveDate> = (a.year() - 1..=a.year() + 1).filter_map(|y| holiday(name, y)).collect();
     let d = match pick {
         Pick::OnOrBefore => cands.iter().rev().find(|d| **d <= a).copied(),
         Pick::OnOrAfter => cands.iter().find(|d| **d >= a).copied(),
-        _ => cands
-            .iter()
-            .min_by_key(|d| (**d - a).num_days().abs())
-            .copied(),
+        _ => cands.iter().min_by_key(|d| (**d - a).num_days().abs()).copied(),
     }?;
     date(fmt_day(d))
 }
@@ -1046,10 +1010,7 @@ fn normalise_code(code: &str) -> (f64, &'static str) {
 
 fn is_age(ctx: &Ctx, end: usize) -> bool {
     let after = ctx.after(end).to_ascii_lowercase();
-    after.starts_with("-old")
-        || after.starts_with(" old")
-        || after.starts_with(" of age")
-        || after.starts_with("s old")
+    after.starts_with("-old") || after.starts_with(" old") || after.starts_with(" of age") || after.starts_with("s old")
 }
 
 fn ago(c: &Captures, ctx: &Ctx) -> Option<Found> {
@@ -1061,11 +1022,7 @@ fn ago(c: &Captures, ctx: &Ctx) -> Option<Found> {
     };
     let (code, is_time) = unit_code(&c["u"])?;
     let dir = c["dir"].to_ascii_lowercase();
-    let sign: i64 = if dir == "ago" || dir == "earlier" {
-        -1
-    } else {
-        1
-    };
+    let sign: i64 = if dir == "ago" || dir == "earlier" { -1 } else { 1 };
     // "earlier"/"later" count from a narrated event, so only years (the financial
     // "a year earlier") are anchored on the document date; others stay durations.
     if (dir == "earlier" || dir == "later") && (code != "Y" || matches!(count, Count::Vague)) {
@@ -1142,15 +1099,7 @@ fn duration(c: &Captures, ctx: &Ctx) -> Option<Found> {
         if before.chars().next().is_some_and(|ch| ch.is_ascii_digit())
             || matches!(
                 before.as_str(),
-                "once"
-                    | "twice"
-                    | "times"
-                    | "per"
-                    | "million"
-                    | "billion"
-                    | "percent"
-                    | "cents"
-                    | "dollars"
+                "once" | "twice" | "times" | "per" | "million" | "billion" | "percent" | "cents" | "dollars"
             )
         {
             return None;
@@ -1164,8 +1113,7 @@ fn duration(c: &Captures, ctx: &Ctx) -> Option<Found> {
     }
     let lunit = unit.to_ascii_lowercase();
     // "a quarter of", "a second time": fractions and ordinals, not lengths of time.
-    if (lunit.starts_with("quarter")
-        && (singular_article || ctx.after(r.end).trim_start().starts_with("of")))
+    if (lunit.starts_with("quarter") && (singular_article || ctx.after(r.end).trim_start().starts_with("of")))
         || (lunit == "second" && singular_article)
     {
         return None;
@@ -1175,10 +1123,7 @@ fn duration(c: &Captures, ctx: &Ctx) -> Option<Found> {
 
 fn vague_duration(c: &Captures, _ctx: &Ctx) -> Option<Found> {
     let u = c.name("u").or(c.name("u2")).or(c.name("u3"))?;
-    found(
-        TimexType::Duration,
-        duration_value(&Count::Vague, u.as_str())?,
-    )
+    found(TimexType::Duration, duration_value(&Count::Vague, u.as_str())?)
 }
 
 fn set(c: &Captures, _ctx: &Ctx) -> Option<Found> {
@@ -1273,15 +1218,7 @@ fn time_of_day(c: &Captures, ctx: &Ctx) -> Option<Found> {
         if c.name("tz").is_none()
             && !matches!(
                 before.as_str(),
-                "at" | "around"
-                    | "about"
-                    | "by"
-                    | "until"
-                    | "till"
-                    | "from"
-                    | "before"
-                    | "after"
-                    | "since"
+                "at" | "around" | "about" | "by" | "until" | "till" | "from" | "before" | "after" | "since"
             )
         {
             return None;
@@ -1312,21 +1249,9 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(
-            duration_value(&Count::Exact(2.5), "years").as_deref(),
-            Some("P2Y6M")
-        );
-        assert_eq!(
-            duration_value(&Count::Exact(3.0), "hours").as_deref(),
-            Some("PT3H")
-        );
-        assert_eq!(
-            duration_value(&Count::Vague, "weeks").as_deref(),
-            Some("PXW")
-        );
-        assert_eq!(
-            duration_value(&Count::Exact(2.0), "decades").as_deref(),
-            Some("P20Y")
-        );
+        assert_eq!(duration_value(&Count::Exact(2.5), "years").as_deref(), Some("P2Y6M"));
+        assert_eq!(duration_value(&Count::Exact(3.0), "hours").as_deref(), Some("PT3H"));
+        assert_eq!(duration_value(&Count::Vague, "weeks").as_deref(), Some("PXW"));
+        assert_eq!(duration_value(&Count::Exact(2.0), "decades").as_deref(), Some("P20Y"));
     }
 }

@@ -9,9 +9,9 @@ static WORD: LazyLock<Regex> =
 
 /// Words whose trailing period does not end a sentence.
 const ABBREVIATIONS: &[&str] = &[
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mr",
-    "mrs", "ms", "dr", "st", "jr", "sr", "gen", "gov", "sen", "rep", "lt", "col", "capt", "inc",
-    "corp", "co", "ltd", "no", "vs", "m", "u.s", "mt", "ft", "rev", "prof", "sgt", "maj", "ave",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mr", "mrs", "ms", "dr", "st",
+    "jr", "sr", "gen", "gov", "sen", "rep", "lt", "col", "capt", "inc", "corp", "co", "ltd", "no", "vs", "m", "u.s",
+    "mt", "ft", "rev", "prof", "sgt", "maj", "ave",
 ];
 
 const FUTURE: &[&str] = &[
@@ -28,8 +28,7 @@ const FUTURE: &[&str] = &[
 
 /// Words that point to the future only before "to" ("is expected to", "plans to").
 const FUTURE_BEFORE_TO: &[&str] = &[
-    "expected", "expects", "plans", "planned", "planning", "intends", "due", "set", "going",
-    "hopes",
+    "expected", "expects", "plans", "planned", "planning", "intends", "due", "set", "going", "hopes",
 ];
 
 const PRESENT: &[&str] = &["is", "are", "am", "does", "do", "currently", "now", "today"];
@@ -186,15 +185,13 @@ fn sentence_start(text: &str, pos: usize) -> usize {
 
 fn sentence_end(text: &str, pos: usize) -> usize {
     let hi = (pos + 600).min(text.len());
-    (pos..hi)
-        .find(|&i| ends_sentence(text, i))
-        .unwrap_or_else(|| {
-            let mut e = hi;
-            while !text.is_char_boundary(e) {
-                e -= 1;
-            }
-            e
-        })
+    (pos..hi).find(|&i| ends_sentence(text, i)).unwrap_or_else(|| {
+        let mut e = hi;
+        while !text.is_char_boundary(e) {
+            e -= 1;
+        }
+        e
+    })
 }
 
 /// Whether the period at byte `dot` closes an abbreviation rather than a sentence.
@@ -202,9 +199,7 @@ fn is_abbrev(text: &str, dot: usize) -> bool {
     let head = &text[..dot];
     let word_start = head
         .rfind(|c: char| !(c.is_alphanumeric() || c == '.'))
-        .map_or(0, |i| {
-            i + head[i..].chars().next().map_or(1, char::len_utf8)
-        });
+        .map_or(0, |i| i + head[i..].chars().next().map_or(1, char::len_utf8));
     let w = head[word_start..].to_ascii_lowercase();
     w.chars().count() == 1 || w.contains('.') || ABBREVIATIONS.contains(&w.as_str())
 }
@@ -226,8 +221,7 @@ fn classify(word: &str, next: Option<&str>) -> Option<Cue> {
     let w = word.to_ascii_lowercase().replace('\u{2019}', "'");
     if FUTURE.contains(&w.as_str())
         || w.ends_with("'ll")
-        || (FUTURE_BEFORE_TO.contains(&w.as_str())
-            && next.is_some_and(|n| n.eq_ignore_ascii_case("to")))
+        || (FUTURE_BEFORE_TO.contains(&w.as_str()) && next.is_some_and(|n| n.eq_ignore_ascii_case("to")))
     {
         return Some(Cue::Strong(Tense::Future));
     }
@@ -255,9 +249,7 @@ fn classify(word: &str, next: Option<&str>) -> Option<Cue> {
 fn passive(cue: Option<Cue>, prev: Option<&str>) -> Option<Cue> {
     match (cue, prev) {
         (Some(Cue::Strong(Tense::Past)), Some("be" | "being")) => None,
-        (Some(Cue::Strong(Tense::Past)), Some("is" | "are" | "am")) => {
-            Some(Cue::Strong(Tense::Present))
-        }
+        (Some(Cue::Strong(Tense::Past)), Some("is" | "are" | "am")) => Some(Cue::Strong(Tense::Present)),
         _ => cue,
     }
 }
@@ -280,10 +272,7 @@ pub(crate) fn tense_at(text: &str, range: &std::ops::Range<usize>) -> Tense {
         .collect();
     let mut best: Option<(usize, Tense)> = None;
     let mut best_weak: Option<(usize, Tense)> = None;
-    let pivot = words
-        .iter()
-        .position(|(p, _)| *p >= range.start)
-        .unwrap_or(words.len());
+    let pivot = words.iter().position(|(p, _)| *p >= range.start).unwrap_or(words.len());
     for (i, (p, w)) in words.iter().enumerate() {
         if *p >= range.start && *p < range.end {
             continue; // the expression's own words ("next", "last") are handled by its rule
@@ -330,25 +319,16 @@ mod tests {
             Tense::Future
         );
         assert_eq!(t("Officials said Tuesday.", "Tuesday"), Tense::Past);
-        assert_eq!(
-            t("Kim is in Beijing on Tuesday.", "Tuesday"),
-            Tense::Present
-        );
+        assert_eq!(t("Kim is in Beijing on Tuesday.", "Tuesday"), Tense::Present);
         assert_eq!(t("Talks on Tuesday.", "Tuesday"), Tense::Unknown);
         assert_eq!(
-            t(
-                "Talks run June 19 to 20 (Tuesday), state media reported.",
-                "Tuesday"
-            ),
+            t("Talks run June 19 to 20 (Tuesday), state media reported.", "Tuesday"),
             Tense::Unknown
         );
         assert_eq!(
             t("Prices fell. Talks will resume on Tuesday.", "Tuesday"),
             Tense::Future
         );
-        assert_eq!(
-            t("He arrived in Jan. and left on Friday.", "Friday"),
-            Tense::Past
-        );
+        assert_eq!(t("He arrived in Jan. and left on Friday.", "Friday"), Tense::Past);
     }
 }

@@ -61,20 +61,14 @@ fn run(gum: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let mut jk_tags: Vec<Vec<Upos>> = vec![Vec::new(); train.len()];
     for fold in 0..JACKKNIFE_FOLDS {
-        let (held, rest): (Vec<usize>, Vec<usize>) =
-            (0..train.len()).partition(|i| i % JACKKNIFE_FOLDS == fold);
+        let (held, rest): (Vec<usize>, Vec<usize>) = (0..train.len()).partition(|i| i % JACKKNIFE_FOLDS == fold);
         let part: Vec<GoldSentence> = rest.iter().map(|&i| train[i].clone()).collect();
         let tagger = Tagger::train(&part, TAGGER_EPOCHS, SEED + fold as u64, TAGGER_ROWS);
         for i in held {
             jk_tags[i] = tagger.tag(&train[i].word_refs());
         }
     }
-    let jk_acc = accuracy(
-        train
-            .iter()
-            .zip(&jk_tags)
-            .flat_map(|(s, t)| s.upos.iter().zip(t)),
-    );
+    let jk_acc = accuracy(train.iter().zip(&jk_tags).flat_map(|(s, t)| s.upos.iter().zip(t)));
     println!(
         "jack-knifed train tags: {:.2}% ({:.1}s)",
         100.0 * jk_acc,
@@ -83,25 +77,13 @@ fn run(gum: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
 
     let t = Instant::now();
     let tagger = Tagger::train(&train, TAGGER_EPOCHS, SEED, TAGGER_ROWS);
-    println!(
-        "tagger: {} rows ({:.1}s)",
-        tagger.size(),
-        t.elapsed().as_secs_f64()
-    );
+    println!("tagger: {} rows ({:.1}s)", tagger.size(), t.elapsed().as_secs_f64());
     let t = Instant::now();
     let parser = Parser::train(&train, &jk_tags, PARSER_EPOCHS, SEED, PARSER_ROWS);
-    println!(
-        "parser: {} rows ({:.1}s)",
-        parser.size(),
-        t.elapsed().as_secs_f64()
-    );
+    println!("parser: {} rows ({:.1}s)", parser.size(), t.elapsed().as_secs_f64());
     let t = Instant::now();
     let labeller = Labeller::train(&train, &jk_tags, LABELLER_EPOCHS, SEED, LABELLER_ROWS);
-    println!(
-        "labeller: {} rows ({:.1}s)",
-        labeller.size(),
-        t.elapsed().as_secs_f64()
-    );
+    println!("labeller: {} rows ({:.1}s)", labeller.size(), t.elapsed().as_secs_f64());
     let t = Instant::now();
     let analyses: Vec<_> = train
         .iter()
@@ -109,11 +91,7 @@ fn run(gum: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
         .map(|(s, tags)| (tags.clone(), s.heads.clone(), intern_all(&s.deprels)))
         .collect();
     let entities = EntityTagger::train(&train, &analyses, ENTITY_EPOCHS, SEED, ENTITY_ROWS);
-    println!(
-        "entities: {} rows ({:.1}s)",
-        entities.size(),
-        t.elapsed().as_secs_f64()
-    );
+    println!("entities: {} rows ({:.1}s)", entities.size(), t.elapsed().as_secs_f64());
 
     Pipeline::new(tagger, parser, labeller, entities).save(out)?;
     let bytes = std::fs::read(out.join(newsgist::nlp::MODEL_FILE))?;
@@ -164,11 +142,7 @@ impl Prf {
     fn line(&self) -> String {
         let p = self.tp as f64 / self.pred.max(1) as f64;
         let r = self.tp as f64 / self.gold.max(1) as f64;
-        let f = if p + r > 0.0 {
-            2.0 * p * r / (p + r)
-        } else {
-            0.0
-        };
+        let f = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
         format!(
             "P {:.2} R {:.2} F1 {:.2} (gold {}, predicted {})",
             100.0 * p,
@@ -187,16 +161,12 @@ fn span(r: &Range<usize>, k: EntityKind) -> Span {
 }
 
 fn is_named(k: EntityKind) -> bool {
-    matches!(
-        k,
-        EntityKind::Person | EntityKind::Place | EntityKind::Organization
-    )
+    matches!(k, EntityKind::Person | EntityKind::Place | EntityKind::Organization)
 }
 
 fn evaluate(p: &Pipeline, sents: &[GoldSentence]) {
     let (mut tag_ok, mut n) = (0usize, 0usize);
-    let (mut uas, mut las, mut np, mut uas_np, mut las_np) =
-        (0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut uas, mut las, mut np, mut uas_np, mut las_np) = (0usize, 0usize, 0usize, 0usize, 0usize);
     let (mut layers, mut all, mut named) = (Prf::default(), Prf::default(), Prf::default());
     let mut per_kind: Vec<Prf> = EntityKind::ALL.iter().map(|_| Prf::default()).collect();
     for s in sents {
@@ -216,10 +186,7 @@ fn evaluate(p: &Pipeline, sents: &[GoldSentence]) {
         }
         let mut gold_layers: Vec<GoldMention> = gold_layer(&s.mentions, Layer::Outer);
         gold_layers.extend(gold_layer(&s.mentions, Layer::Inner));
-        let gl: HashSet<Span> = gold_layers
-            .iter()
-            .map(|m| span(&m.tokens, m.kind))
-            .collect();
+        let gl: HashSet<Span> = gold_layers.iter().map(|m| span(&m.tokens, m.kind)).collect();
         let ga: HashSet<Span> = s.mentions.iter().map(|m| span(&m.tokens, m.kind)).collect();
         let pr: HashSet<Span> = a.entities.iter().map(|m| span(&m.tokens, m.kind)).collect();
         layers.add(&gl, &pr);
@@ -259,10 +226,7 @@ fn evaluate(p: &Pipeline, sents: &[GoldSentence]) {
         "entity F1, exact span+type, vs gold outer+inner layers: {}",
         layers.line()
     );
-    println!(
-        "entity F1, exact span+type, vs all gold mentions:       {}",
-        all.line()
-    );
+    println!("entity F1, exact span+type, vs all gold mentions:       {}", all.line());
     println!(
         "named person/place/organization F1 (gold span has PROPN, predicted proper): {}",
         named.line()
@@ -311,42 +275,45 @@ fn tokenisation(sents: &[GoldSentence]) {
     );
 }
 
+/// CPU seconds used by this process (Linux `/proc`), so throughput can be read even when
+/// other jobs share the cores; `None` elsewhere.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn throughput(p: &Pipeline, sents: &[GoldSentence]) {
     let texts: Vec<&str> = sents.iter().map(|s| s.text.as_str()).collect();
-    let mut tokens = 0usize;
-    let mut rounds = 0;
-    let t = Instant::now();
-    while t.elapsed().as_secs_f64() < 2.0 {
-        for text in &texts {
-            let a = p.analyze(text, 0..text.len());
-            tokens += a.tokens.len();
-        }
-        rounds += 1;
-    }
-    let secs = t.elapsed().as_secs_f64();
-    let stage = |name: &str, f: &dyn Fn(&[&str])| {
+    let words: usize = sents.iter().map(|s| s.words.len()).sum();
+    let stage = |name: &str, f: &dyn Fn(&str, &[&str]) -> usize| {
+        let mut tokens = 0usize;
+        let cpu = cpu_seconds();
         let t = Instant::now();
-        for s in sents {
-            f(&s.word_refs());
+        while t.elapsed().as_secs_f64() < 3.0 {
+            for (s, text) in sents.iter().zip(&texts) {
+                tokens += f(text, &s.word_refs());
+            }
         }
+        let wall = t.elapsed().as_secs_f64();
+        let cpu = cpu.zip(cpu_seconds()).map(|(a, b)| b - a);
         println!(
-            "  {name}: {:.0} words/s",
-            sents.iter().map(|s| s.words.len()).sum::<usize>() as f64 / t.elapsed().as_secs_f64()
+            "  {name}: {:.0} tokens/s wall, {} ({tokens} tokens)",
+            tokens as f64 / wall,
+            cpu.map_or("cpu time unavailable".into(), |c| format!(
+                "{:.0} tokens/s cpu",
+                tokens as f64 / c
+            ))
         );
     };
-    stage("tagger", &|w| {
-        p.tagger().tag(w);
+    stage("tagger (gold words)", &|_, w| p.tagger().tag(w).len());
+    stage("tagger+parser (gold words)", &|_, w| {
+        p.parser().parse(w, &p.tagger().tag(w)).len()
     });
-    stage("tagger+parser", &|w| {
-        p.parser().parse(w, &p.tagger().tag(w));
+    stage("full analysis (gold words)", &|_, w| p.analyze_words(w).upos.len());
+    stage("analyze(): tokenise + full analysis", &|text, _| {
+        p.analyze(text, 0..text.len()).tokens.len()
     });
-    stage("full on gold words", &|w| {
-        p.analyze_words(w);
-    });
-    println!(
-        "{} tokens in {:.2}s over {rounds} passes: {:.0} tokens/s",
-        tokens,
-        secs,
-        tokens as f64 / secs
-    );
+    println!("  ({} sentences, {words} gold words per pass)", sents.len());
 }

@@ -71,11 +71,7 @@ fn encode(mentions: &[GoldMention], n: usize) -> Vec<usize> {
         let k = m.kind.index();
         for i in m.tokens.clone() {
             if i < n {
-                labels[i] = if i == m.tokens.start {
-                    1 + 2 * k
-                } else {
-                    2 + 2 * k
-                };
+                labels[i] = if i == m.tokens.start { 1 + 2 * k } else { 2 + 2 * k };
             }
         }
     }
@@ -189,12 +185,7 @@ impl Context<'_> {
     }
 }
 
-fn context<'a>(
-    w: &'a [WordFeats],
-    tags: &'a [Upos],
-    heads: &'a [Option<usize>],
-    deprels: &[&str],
-) -> Context<'a> {
+fn context<'a>(w: &'a [WordFeats], tags: &'a [Upos], heads: &'a [Option<usize>], deprels: &[&str]) -> Context<'a> {
     Context {
         w,
         tags,
@@ -205,12 +196,7 @@ fn context<'a>(
 
 /// Longest run of proper nouns (joined over a single hyphen or period between two proper
 /// nouns) that is not a possessive modifier; prefers the run holding the mention head.
-fn name_part(
-    tags: &[Upos],
-    words: &[WordFeats],
-    span: &Range<usize>,
-    head: usize,
-) -> Option<Range<usize>> {
+fn name_part(tags: &[Upos], words: &[WordFeats], span: &Range<usize>, head: usize) -> Option<Range<usize>> {
     let possessive = hash_bytes(b"'s");
     let mut runs: Vec<Range<usize>> = Vec::new();
     let mut i = span.start;
@@ -234,9 +220,8 @@ fn name_part(
     }
     // A name followed by "'s" modifies something else in the mention, unless the "'s" ends
     // the mention (then the whole mention is the possessor).
-    let free = |r: &&Range<usize>| {
-        r.end + 1 >= span.end || !(tags[r.end] == Upos::Part && words[r.end].lc == possessive)
-    };
+    let free =
+        |r: &&Range<usize>| r.end + 1 >= span.end || !(tags[r.end] == Upos::Part && words[r.end].lc == possessive);
     runs.iter()
         .filter(free)
         .find(|r| r.contains(&head))
@@ -254,13 +239,7 @@ impl EntityTagger {
     }
 
     /// Mentions in a tagged, parsed sentence.
-    pub fn find(
-        &self,
-        words: &[&str],
-        tags: &[Upos],
-        heads: &[Option<usize>],
-        deprels: &[&str],
-    ) -> Vec<Mention> {
+    pub fn find(&self, words: &[&str], tags: &[Upos], heads: &[Option<usize>], deprels: &[&str]) -> Vec<Mention> {
         self.find_feats(&word_feats(words), tags, heads, deprels)
     }
 
@@ -283,9 +262,9 @@ impl EntityTagger {
         let inner = layer(&self.inner);
         let mut spans: Vec<(Range<usize>, EntityKind)> = outer.clone();
         for (r, k) in inner {
-            let crosses = outer.iter().any(|(o, _)| {
-                r.start < o.end && o.start < r.end && !(o.start <= r.start && r.end <= o.end)
-            });
+            let crosses = outer
+                .iter()
+                .any(|(o, _)| r.start < o.end && o.start < r.end && !(o.start <= r.start && r.end <= o.end));
             if !crosses && !spans.iter().any(|(s, _)| *s == r) {
                 spans.push((r, k));
             }
@@ -324,10 +303,7 @@ impl EntityTagger {
         seed: u64,
         max_rows: usize,
     ) -> EntityTagger {
-        let cached: Vec<Vec<WordFeats>> = sentences
-            .iter()
-            .map(|s| word_feats(&s.word_refs()))
-            .collect();
+        let cached: Vec<Vec<WordFeats>> = sentences.iter().map(|s| word_feats(&s.word_refs())).collect();
         let train_layer = |layer: Layer, seed: u64| {
             let mut trainer = Trainer::new(CLASSES);
             let mut rng = Rng::new(seed);
@@ -344,11 +320,7 @@ impl EntityTagger {
                         let guess = argmax_allowed(&scores, |c| valid(prev, c)).unwrap_or(0);
                         // After a missed start the gold I-k is unreachable; B-k is the best
                         // reachable target.
-                        let truth = if valid(prev, gold[i]) {
-                            gold[i]
-                        } else {
-                            gold[i] - 1
-                        };
+                        let truth = if valid(prev, gold[i]) { gold[i] } else { gold[i] - 1 };
                         trainer.update(feats, truth, guess);
                         trainer.tick();
                         guess
@@ -385,10 +357,7 @@ impl EntityTagger {
 
 /// Gold relations interned for training-time features (unknown ones become "dep").
 pub fn intern_all(deprels: &[String]) -> Vec<&'static str> {
-    deprels
-        .iter()
-        .map(|d| intern_deprel(d).unwrap_or("dep"))
-        .collect()
+    deprels.iter().map(|d| intern_deprel(d).unwrap_or("dep")).collect()
 }
 
 #[cfg(test)]

@@ -311,9 +311,8 @@ pub const MODEL_FILE: &str = "nlp.bin";
 
 static EMBEDDED_BYTES: &[u8] = include_bytes!("../../models/nlp/nlp.bin");
 
-static EMBEDDED: LazyLock<Pipeline> = LazyLock::new(|| {
-    Pipeline::from_bytes(EMBEDDED_BYTES).unwrap_or_else(|_| Pipeline::untrained())
-});
+static EMBEDDED: LazyLock<Pipeline> =
+    LazyLock::new(|| Pipeline::from_bytes(EMBEDDED_BYTES).unwrap_or_else(|_| Pipeline::untrained()));
 
 impl Pipeline {
     /// The models shipped in the binary, decoded once on first use.
@@ -535,13 +534,7 @@ mod tests {
         let tags: Vec<Vec<Upos>> = gold.iter().map(|s| s.upos.clone()).collect();
         let analyses: Vec<_> = gold
             .iter()
-            .map(|s| {
-                (
-                    s.upos.clone(),
-                    s.heads.clone(),
-                    entities::intern_all(&s.deprels),
-                )
-            })
+            .map(|s| (s.upos.clone(), s.heads.clone(), entities::intern_all(&s.deprels)))
             .collect();
         let p = Pipeline::new(
             Tagger::train(&gold, 10, 1, 1000),
@@ -558,16 +551,8 @@ mod tests {
             assert_eq!(a.upos, s.upos);
             assert_eq!(a.heads, s.heads);
             assert_eq!(a.deprels, s.deprels);
-            let spans: Vec<_> = a
-                .entities
-                .iter()
-                .map(|m| (m.tokens.clone(), m.kind))
-                .collect();
-            let gold_spans: Vec<_> = s
-                .mentions
-                .iter()
-                .map(|m| (m.tokens.clone(), m.kind))
-                .collect();
+            let spans: Vec<_> = a.entities.iter().map(|m| (m.tokens.clone(), m.kind)).collect();
+            let gold_spans: Vec<_> = s.mentions.iter().map(|m| (m.tokens.clone(), m.kind)).collect();
             assert_eq!(spans, gold_spans);
         }
         assert!(Pipeline::from_dir(&dir).is_err());

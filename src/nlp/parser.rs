@@ -84,20 +84,14 @@ impl State {
             SHIFT => {
                 let below = self.stack.len().saturating_sub(1);
                 self.stack.iter().filter(|&&s| gold[s] == b0).count()
-                    + self.stack[..below]
-                        .iter()
-                        .filter(|&&s| gold[b0] == s)
-                        .count()
+                    + self.stack[..below].iter().filter(|&&s| gold[b0] == s).count()
             }
             _ => {
                 let Some(&s0) = self.stack.last() else {
                     return usize::MAX;
                 };
                 let s1 = self.stack.len().checked_sub(2).map(|k| self.stack[k]);
-                let deps = buffer
-                    .clone()
-                    .filter(|&b| b < self.n && gold[b] == s0)
-                    .count();
+                let deps = buffer.clone().filter(|&b| b < self.n && gold[b] == s0).count();
                 let g = gold[s0];
                 let lost_head = if m == LEFT {
                     g != b0 && (Some(g) == s1 || (g > b0 && g <= self.n))
@@ -127,20 +121,10 @@ impl State {
         let (s0, s1, s2) = (st(0), st(1), st(2));
         let (n0, n1, n2) = (buf(0), buf(1), buf(2));
         let lefts = |i: Option<usize>, k: usize| {
-            i.and_then(|i| {
-                self.lefts[i]
-                    .len()
-                    .checked_sub(k + 1)
-                    .map(|j| self.lefts[i][j])
-            })
+            i.and_then(|i| self.lefts[i].len().checked_sub(k + 1).map(|j| self.lefts[i][j]))
         };
         let rights = |i: Option<usize>, k: usize| {
-            i.and_then(|i| {
-                self.rights[i]
-                    .len()
-                    .checked_sub(k + 1)
-                    .map(|j| self.rights[i][j])
-            })
+            i.and_then(|i| self.rights[i].len().checked_sub(k + 1).map(|j| self.rights[i][j]))
         };
         let (s0w, s0t, n0w, n0t) = (word(s0), tag(s0), word(n0), tag(n0));
         let (s1w, s1t, n1w, n1t) = (word(s1), tag(s1), word(n1), tag(n1));
@@ -224,9 +208,7 @@ impl State {
 /// Attaches all but one root child to the chosen root so that the tree has a single root.
 fn single_root(heads: &mut [Option<usize>], tags: &[Upos]) {
     let n = heads.len();
-    let roots: Vec<usize> = (0..n)
-        .filter(|&i| heads[i].is_none_or(|h| h >= n))
-        .collect();
+    let roots: Vec<usize> = (0..n).filter(|&i| heads[i].is_none_or(|h| h >= n)).collect();
     let Some(&first) = roots.first() else {
         return;
     };
@@ -283,10 +265,7 @@ impl Parser {
         let mut trainer = Trainer::new(MOVES);
         let mut rng = Rng::new(seed);
         let mut order: Vec<usize> = (0..sentences.len()).collect();
-        let cached: Vec<Vec<WordFeats>> = sentences
-            .iter()
-            .map(|s| word_feats(&s.word_refs()))
-            .collect();
+        let cached: Vec<Vec<WordFeats>> = sentences.iter().map(|s| word_feats(&s.word_refs())).collect();
         let mut feats = Vec::with_capacity(64);
         let mut scores = [0.0; MOVES];
         for epoch in 0..iterations {
@@ -379,10 +358,7 @@ fn label_features(
     let first_child_t = dchildren.first().map_or(0, |&c| tag(c));
     let last_child_t = dchildren.last().map_or(0, |&c| tag(c));
     let (lo, hi) = (d.min(h), d.max(h));
-    let puncts_between = (lo + 1..hi)
-        .filter(|&i| tags[i] == Upos::Punct)
-        .count()
-        .min(2) as u64;
+    let puncts_between = (lo + 1..hi).filter(|&i| tags[i] == Upos::Punct).count().min(2) as u64;
     let hh = heads[h].map_or(300, tag);
     let prev_t = d.checked_sub(1).map_or(200, tag);
     let next_t = if d + 1 < w.len() { tag(d + 1) } else { 200 };
@@ -451,21 +427,11 @@ impl Labeller {
     }
 
     /// Relation per word of a tree.
-    pub fn label(
-        &self,
-        words: &[&str],
-        tags: &[Upos],
-        heads: &[Option<usize>],
-    ) -> Vec<&'static str> {
+    pub fn label(&self, words: &[&str], tags: &[Upos], heads: &[Option<usize>]) -> Vec<&'static str> {
         self.label_feats(&word_feats(words), tags, heads)
     }
 
-    pub(crate) fn label_feats(
-        &self,
-        w: &[WordFeats],
-        tags: &[Upos],
-        heads: &[Option<usize>],
-    ) -> Vec<&'static str> {
+    pub(crate) fn label_feats(&self, w: &[WordFeats], tags: &[Upos], heads: &[Option<usize>]) -> Vec<&'static str> {
         let children = children_of(heads);
         let root = root_class();
         let mut feats = Vec::with_capacity(48);
@@ -494,10 +460,7 @@ impl Labeller {
         let mut trainer = Trainer::new(DEPRELS.len());
         let mut rng = Rng::new(seed);
         let mut order: Vec<usize> = (0..sentences.len()).collect();
-        let cached: Vec<Vec<WordFeats>> = sentences
-            .iter()
-            .map(|s| word_feats(&s.word_refs()))
-            .collect();
+        let cached: Vec<Vec<WordFeats>> = sentences.iter().map(|s| word_feats(&s.word_refs())).collect();
         let root = root_class();
         let mut feats = Vec::with_capacity(48);
         let mut scores = vec![0.0; DEPRELS.len()];
@@ -508,20 +471,11 @@ impl Labeller {
                 let children = children_of(&s.heads);
                 for d in 0..s.words.len() {
                     let Some(h) = s.heads[d] else { continue };
-                    let Some(gold) = intern_deprel(&s.deprels[d])
-                        .and_then(|g| DEPRELS.iter().position(|x| *x == g))
+                    let Some(gold) = intern_deprel(&s.deprels[d]).and_then(|g| DEPRELS.iter().position(|x| *x == g))
                     else {
                         continue;
                     };
-                    label_features(
-                        &cached[si],
-                        &tags[si],
-                        &children,
-                        &s.heads,
-                        d,
-                        h,
-                        &mut feats,
-                    );
+                    label_features(&cached[si], &tags[si], &children, &s.heads, d, h, &mut feats);
                     trainer.scores(&feats, &mut scores);
                     let guess = argmax_allowed(&scores, |c| c != root).unwrap_or(0);
                     trainer.update(&feats, gold, guess);

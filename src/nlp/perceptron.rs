@@ -146,10 +146,7 @@ impl Trainer {
         // Largest rows first; the key breaks ties so the result is deterministic.
         ranked.sort_unstable_by(|a, b| peak(&b.1).total_cmp(&peak(&a.1)).then(a.0.cmp(&b.0)));
         ranked.truncate(max_rows);
-        let top = ranked
-            .first()
-            .map_or(1.0, |(_, r)| peak(r))
-            .max(f32::MIN_POSITIVE);
+        let top = ranked.first().map_or(1.0, |(_, r)| peak(r)).max(f32::MIN_POSITIVE);
         let mut entries: Vec<(u32, Vec<u8>)> = ranked
             .into_iter()
             .map(|(k, row)| (k, row.iter().map(|w| encode(*w, top)).collect()))
@@ -380,10 +377,7 @@ pub(crate) fn read_u32(input: &mut &[u8]) -> Result<u32, NlpError> {
 }
 
 /// Index of the highest score among `allowed` classes (first wins ties).
-pub(crate) fn argmax_allowed<T: PartialOrd + Copy>(
-    scores: &[T],
-    allowed: impl Fn(usize) -> bool,
-) -> Option<usize> {
+pub(crate) fn argmax_allowed<T: PartialOrd + Copy>(scores: &[T], allowed: impl Fn(usize) -> bool) -> Option<usize> {
     let mut best: Option<usize> = None;
     for (i, s) in scores.iter().enumerate() {
         if allowed(i) && best.is_none_or(|b| *s > scores[b]) {

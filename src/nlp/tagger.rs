@@ -16,17 +16,9 @@ fn tag_hash(t: Option<Upos>) -> u64 {
     t.map_or(START, |t| t.index() as u64 + 1)
 }
 
-fn features(
-    w: &[WordFeats],
-    i: usize,
-    prev: Option<Upos>,
-    prev2: Option<Upos>,
-    out: &mut Vec<u64>,
-) {
+fn features(w: &[WordFeats], i: usize, prev: Option<Upos>, prev2: Option<Upos>, out: &mut Vec<u64>) {
     out.clear();
-    let at = |k: isize| -> Option<&WordFeats> {
-        usize::try_from(i as isize + k).ok().and_then(|j| w.get(j))
-    };
+    let at = |k: isize| -> Option<&WordFeats> { usize::try_from(i as isize + k).ok().and_then(|j| w.get(j)) };
     let lc = |k| at(k).map_or(PAD, |f| f.lc);
     let me = &w[i];
     let (p1, p2) = (tag_hash(prev), tag_hash(prev2));
@@ -91,19 +83,11 @@ impl Tagger {
 
     /// Trains on gold sentences for `iterations` epochs in a seeded shuffled order, keeping
     /// the `max_rows` feature rows with the largest weights.
-    pub fn train(
-        sentences: &[GoldSentence],
-        iterations: usize,
-        seed: u64,
-        max_rows: usize,
-    ) -> Tagger {
+    pub fn train(sentences: &[GoldSentence], iterations: usize, seed: u64, max_rows: usize) -> Tagger {
         let mut trainer = Trainer::new(Upos::ALL.len());
         let mut order: Vec<usize> = (0..sentences.len()).collect();
         let mut rng = Rng::new(seed);
-        let cached: Vec<Vec<WordFeats>> = sentences
-            .iter()
-            .map(|s| word_feats(&s.word_refs()))
-            .collect();
+        let cached: Vec<Vec<WordFeats>> = sentences.iter().map(|s| word_feats(&s.word_refs())).collect();
         let mut feats = Vec::with_capacity(32);
         let mut scores = vec![0.0; Upos::ALL.len()];
         for _ in 0..iterations {

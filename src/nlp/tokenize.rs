@@ -7,12 +7,11 @@ use std::ops::Range;
 
 /// Abbreviations (lower-case, without the final period) that keep their period.
 const ABBREVIATIONS: &[&str] = &[
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "ft", "inc", "ltd", "co", "corp",
-    "vs", "etc", "al", "gen", "gov", "sen", "rep", "lt", "col", "capt", "sgt", "cpl", "adm",
-    "pres", "rev", "hon", "no", "nos", "vol", "pp", "fig", "ave", "blvd", "rd", "dept", "est",
-    "approx", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun", "c", "ca", "cf",
-    "viz",
+    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "ft", "inc", "ltd", "co", "corp", "vs", "etc", "al",
+    "gen", "gov", "sen", "rep", "lt", "col", "capt", "sgt", "cpl", "adm", "pres", "rev", "hon", "no", "nos", "vol",
+    "pp", "fig", "ave", "blvd", "rd", "dept", "est", "approx", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+    "sept", "oct", "nov", "dec", "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun", "c", "ca",
+    "cf", "viz",
 ];
 
 /// Words containing a hyphen that GUM keeps whole after these prefixes.
@@ -22,8 +21,8 @@ const HYPHEN_PREFIXES: &[&str] = &["e", "non", "pro", "anti", "re", "co", "pre",
 const FUSED: &[(&str, usize)] = &[("cannot", 3), ("gonna", 3), ("wanna", 3), ("gotta", 3)];
 
 const TLDS: &[&str] = &[
-    "com", "org", "net", "gov", "edu", "int", "mil", "io", "uk", "us", "ca", "de", "fr", "au",
-    "info", "biz", "eu", "ly", "me", "tv",
+    "com", "org", "net", "gov", "edu", "int", "mil", "io", "uk", "us", "ca", "de", "fr", "au", "info", "biz", "eu",
+    "ly", "me", "tv",
 ];
 
 fn is_apostrophe(c: char) -> bool {
@@ -75,22 +74,19 @@ fn url_len(s: &str) -> Option<usize> {
         return None;
     }
     let lower = s.to_ascii_lowercase();
-    let url_like = lower.starts_with("http://")
-        || lower.starts_with("https://")
-        || lower.starts_with("www.")
-        || {
-            let core = lower.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '/');
-            let host = core.split('/').next().unwrap_or("");
-            let at = host.find('@');
-            let domain = at.map_or(host, |a| &host[a + 1..]);
-            let labels: Vec<&str> = domain.split('.').collect();
-            labels.len() >= 2
-                && labels.iter().all(|l| {
-                    !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                })
-                && TLDS.contains(labels.last().unwrap_or(&""))
-                && (at.is_some() || labels[0].len() > 1)
-        };
+    let url_like = lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("www.") || {
+        let core = lower.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '/');
+        let host = core.split('/').next().unwrap_or("");
+        let at = host.find('@');
+        let domain = at.map_or(host, |a| &host[a + 1..]);
+        let labels: Vec<&str> = domain.split('.').collect();
+        labels.len() >= 2
+            && labels
+                .iter()
+                .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            && TLDS.contains(labels.last().unwrap_or(&""))
+            && (at.is_some() || labels[0].len() > 1)
+    };
     if !url_like {
         return None;
     }
@@ -107,9 +103,7 @@ fn split_chunk(text: &str, start: usize, end: usize, out: &mut Vec<Range<usize>>
     let mut k = 0;
     while k < n {
         let c = chars[k].1;
-        if c.is_alphanumeric()
-            || (c == '#' || c == '@') && at(k + 1).is_some_and(char::is_alphanumeric)
-        {
+        if c.is_alphanumeric() || (c == '#' || c == '@') && at(k + 1).is_some_and(char::is_alphanumeric) {
             if let Some(len) = url_len(&s[off(k)..]) {
                 let stop = off(k) + len;
                 out.push(start + off(k)..start + stop);
@@ -134,18 +128,11 @@ fn split_chunk(text: &str, start: usize, end: usize, out: &mut Vec<Range<usize>>
                 {
                     // 1,000 / 3.5 / 10:30
                     k += 1;
-                } else if c == '.'
-                    && segment <= 2
-                    && next.is_some_and(char::is_alphabetic)
-                    && prev.is_alphabetic()
-                {
+                } else if c == '.' && segment <= 2 && next.is_some_and(char::is_alphabetic) && prev.is_alphabetic() {
                     // U.S / e.g / Ph.D
                     k += 1;
                     segment = 0;
-                } else if is_apostrophe(c)
-                    && prev.is_alphabetic()
-                    && next.is_some_and(char::is_alphabetic)
-                {
+                } else if is_apostrophe(c) && prev.is_alphabetic() && next.is_some_and(char::is_alphabetic) {
                     k += 1;
                     segment += 1;
                 } else if c == '&' && prev.is_uppercase() && next.is_some_and(char::is_uppercase) {
@@ -183,14 +170,10 @@ fn split_chunk(text: &str, start: usize, end: usize, out: &mut Vec<Range<usize>>
             }
             // An apostrophe after a digit or a closing mark may start a clitic: "1990's".
             if is_apostrophe(c) && from > 0 && chars[from - 1].1.is_alphanumeric() {
-                let lower: String = chars[k..]
+                let lower: String = chars[k..].iter().take(3).flat_map(|c| c.1.to_lowercase()).collect();
+                let clitic = ["s", "re", "ve", "ll", "d", "m"]
                     .iter()
-                    .take(3)
-                    .flat_map(|c| c.1.to_lowercase())
-                    .collect();
-                let clitic = ["s", "re", "ve", "ll", "d", "m"].iter().find(|c| {
-                    lower.starts_with(**c) && !lower[c.len()..].starts_with(char::is_alphanumeric)
-                });
+                    .find(|c| lower.starts_with(**c) && !lower[c.len()..].starts_with(char::is_alphanumeric));
                 if let Some(c) = clitic {
                     k = (k + c.len()).min(n);
                 }
@@ -253,8 +236,8 @@ mod tests {
         assert_eq!(
             toks("North Korea's leader Kim Jong-Un arrived in Beijing on Tuesday."),
             [
-                "North", "Korea", "'s", "leader", "Kim", "Jong", "-", "Un", "arrived", "in",
-                "Beijing", "on", "Tuesday", "."
+                "North", "Korea", "'s", "leader", "Kim", "Jong", "-", "Un", "arrived", "in", "Beijing", "on",
+                "Tuesday", "."
             ]
         );
     }
@@ -264,8 +247,8 @@ mod tests {
         assert_eq!(
             toks("\u{201c}We don't know,\u{201d} he said. \"It can't be.\""),
             [
-                "\u{201c}", "We", "do", "n't", "know", ",", "\u{201d}", "he", "said", ".", "\"",
-                "It", "ca", "n't", "be", ".", "\""
+                "\u{201c}", "We", "do", "n't", "know", ",", "\u{201d}", "he", "said", ".", "\"", "It", "ca", "n't",
+                "be", ".", "\""
             ]
         );
         assert_eq!(
@@ -283,8 +266,8 @@ mod tests {
         assert_eq!(
             toks("The U.S. paid $1,250.50 (3.5%) to Mr. Smith on Jan. 5, e.g. today."),
             [
-                "The", "U.S.", "paid", "$", "1,250.50", "(", "3.5", "%", ")", "to", "Mr.", "Smith",
-                "on", "Jan.", "5", ",", "e.g.", "today", "."
+                "The", "U.S.", "paid", "$", "1,250.50", "(", "3.5", "%", ")", "to", "Mr.", "Smith", "on", "Jan.", "5",
+                ",", "e.g.", "today", "."
             ]
         );
         assert_eq!(
@@ -299,10 +282,7 @@ mod tests {
                 "!"
             ]
         );
-        assert_eq!(
-            toks("Wait... no -- yes"),
-            ["Wait", "...", "no", "--", "yes"]
-        );
+        assert_eq!(toks("Wait... no -- yes"), ["Wait", "...", "no", "--", "yes"]);
         assert_eq!(
             toks("an e-mail from a non-profit"),
             ["an", "e-mail", "from", "a", "non-profit"]

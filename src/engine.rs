@@ -115,6 +115,9 @@ impl Engine {
             ..Timings::default()
         };
         let article = &request.article;
+        // Relative dates need an anchor; without a publication time, the article is taken
+        // to be current.
+        let anchor = article.published_at.unwrap_or_else(chrono::Utc::now).naive_utc();
 
         let extractive = request
             .outputs
@@ -129,7 +132,7 @@ impl Engine {
         let key_facts = request
             .outputs
             .key_facts
-            .then(|| timed(&mut timings.key_facts_ms, || facts::extract(article, request.max_facts)));
+            .then(|| timed(&mut timings.key_facts_ms, || facts::extract(article, anchor, request.max_facts)));
 
         timings.total_ms = millis(queued) + millis(started.elapsed());
         Ok(SummaryResponse {

@@ -18,7 +18,7 @@ use crate::{
 const LEAD_SENTENCES: usize = 5;
 
 /// Up to `max` key facts of `article`, best first.
-pub fn extract(article: &Article, max: usize) -> Vec<KeyFact> {
+pub fn extract(article: &Article, _anchor: chrono::NaiveDateTime, max: usize) -> Vec<KeyFact> {
     let body = article.body.as_str();
     let mut facts: Vec<KeyFact> = split_sentences(body)
         .into_iter()

@@ -1,9 +1,9 @@
 //! Averaged multi-class perceptron over hashed sparse features.
 //!
 //! Training keeps exact per-feature weight rows in a hash map; [`Trainer::finish`] averages,
-//! prunes small rows and quantises each weight to one byte, giving a compact [`Model`] that is
-//! serialised as delta-coded keys plus weight rows and rebuilt into an open-addressing table
-//! on load.
+//! keeps the rows with the largest weights and quantises each weight to one byte, giving a
+//! compact [`Model`] that is serialised as delta-coded keys plus weight rows and rebuilt into
+//! an open-addressing table of sparse rows on load.
 
 use std::collections::HashMap;
 
@@ -199,15 +199,18 @@ fn fold_key(k: u64) -> u32 {
     ((k ^ (k >> 32)) as u32) | 1
 }
 
-/// Compact inference model: open-addressing table whose slots hold the key and the weight
-/// row inline, so a lookup touches one cache line.
+/// Compact inference model: an open-addressing table from feature key to a run of sparse
+/// `(class, weight)` entries. Most feature rows touch only a few classes, so sparse rows cut
+/// both the memory footprint and the additions per lookup.
 pub(crate) struct Model {
     classes: usize,
     top: f32,
+    /// Per slot: key (0 = empty), first entry, entry count.
+    slots: Vec<[u32; 3]>,
+    /// `(class, quantised weight)` pairs.
+    entries: Vec<(u8, u8)>,
+    /// Number of feature rows.
     rows: usize,
-    bits: u32,
-    stride: usize,
-    table: Vec<u8>,
     lut: [f32; 256],
 }
 
@@ -217,47 +220,44 @@ impl Model {
         Model::build(classes, 1.0, &[], &[])
     }
 
-    /// `keys` are unique; `weights` holds `classes` bytes per key, in the same order.
-    fn build(classes: usize, top: f32, keys: &[u32], weights: &[u8]) -> Model {
-        // Load factor between 3/8 and 3/4: small tables stay cache-resident, and linear
-        // probing rarely leaves the first cache line.
-        let bits = (keys.len().max(1) * 4 / 3 + 1)
-            .next_power_of_two()
-            .trailing_zeros()
-            .max(1);
-        let cap = 1usize << bits;
-        let stride = 4 + classes;
-        let mut table = vec![0u8; cap * stride];
+    /// `keys` are unique and ascending; `codes` holds `classes` quantised weights per key.
+    fn build(classes: usize, top: f32, keys: &[u32], codes: &[u8]) -> Model {
+        // Load factor about 3/4: the slot array stays small and cache-resident.
+        let cap = (keys.len() + keys.len() / 3 + 1).max(2);
+        let mut slots = vec![[0u32; 3]; cap];
+        let mut entries = Vec::new();
         for (row, &k) in keys.iter().enumerate() {
-            let mut i = Self::home(k, bits);
-            loop {
-                let slot = &mut table[i * stride..(i + 1) * stride];
-                let existing = u32::from_le_bytes([slot[0], slot[1], slot[2], slot[3]]);
-                if existing == 0 {
-                    slot[..4].copy_from_slice(&k.to_le_bytes());
-                    slot[4..].copy_from_slice(&weights[row * classes..(row + 1) * classes]);
-                    break;
-                }
-                if existing == k {
-                    break;
-                }
-                i = (i + 1) & (cap - 1);
+            let mut i = Self::home(k, cap);
+            while slots[i][0] != 0 && slots[i][0] != k {
+                i = if i + 1 == cap { 0 } else { i + 1 };
             }
+            if slots[i][0] == k {
+                continue;
+            }
+            let start = entries.len() as u32;
+            entries.extend(
+                codes[row * classes..(row + 1) * classes]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c != 0)
+                    .map(|(class, c)| (class as u8, *c)),
+            );
+            slots[i] = [k, start, entries.len() as u32 - start];
         }
         Model {
             classes,
             top,
+            slots,
+            entries,
             rows: keys.len(),
-            bits,
-            stride,
-            table,
             lut: decode_table(top),
         }
     }
 
+    /// Maps a key onto `0..cap` by multiply-shift (the key is already a hash).
     #[inline]
-    fn home(k: u32, bits: u32) -> usize {
-        (k.wrapping_mul(0x9E37_79B1) >> (32 - bits)) as usize
+    fn home(k: u32, cap: usize) -> usize {
+        ((u64::from(k) * cap as u64) >> 32) as usize
     }
 
     /// Number of output classes.
@@ -273,44 +273,41 @@ impl Model {
     /// Scores of every class.
     pub(crate) fn scores(&self, feats: &[u64], out: &mut [f32]) {
         out.iter_mut().for_each(|s| *s = 0.0);
-        let mask = (1usize << self.bits) - 1;
+        let cap = self.slots.len();
         for &f in feats {
             let k = fold_key(f);
-            let mut i = Self::home(k, self.bits);
+            let mut i = Self::home(k, cap);
             loop {
-                let slot = &self.table[i * self.stride..(i + 1) * self.stride];
-                let existing = u32::from_le_bytes([slot[0], slot[1], slot[2], slot[3]]);
-                if existing == k {
-                    for (s, w) in out.iter_mut().zip(&slot[4..]) {
-                        *s += self.lut[usize::from(*w)];
+                let [key, start, len] = self.slots[i];
+                if key == k {
+                    let run = &self.entries[start as usize..(start + len) as usize];
+                    for &(class, code) in run {
+                        if let Some(s) = out.get_mut(usize::from(class)) {
+                            *s += self.lut[usize::from(code)];
+                        }
                     }
                     break;
                 }
-                if existing == 0 {
+                if key == 0 {
                     break;
                 }
-                i = (i + 1) & mask;
+                i = if i + 1 == cap { 0 } else { i + 1 };
             }
         }
     }
 
     /// Serialises as `classes u32, rows u32, top f32`, the sorted keys as LEB128 deltas, then
-    /// the weight rows in key order.
+    /// the dense quantised rows in key order.
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&(self.classes as u32).to_le_bytes());
         out.extend_from_slice(&(self.rows as u32).to_le_bytes());
         out.extend_from_slice(&self.top.to_le_bytes());
-        let mut slots: Vec<&[u8]> = self
-            .table
-            .chunks_exact(self.stride)
-            .filter(|s| s[..4] != [0, 0, 0, 0])
-            .collect();
-        slots.sort_unstable_by_key(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+        let mut slots: Vec<[u32; 3]> = self.slots.iter().copied().filter(|s| s[0] != 0).collect();
+        slots.sort_unstable_by_key(|s| s[0]);
         let mut last = 0u32;
         for s in &slots {
-            let k = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-            let mut d = k - last;
-            last = k;
+            let mut d = s[0] - last;
+            last = s[0];
             loop {
                 let byte = (d & 0x7f) as u8;
                 d >>= 7;
@@ -321,8 +318,13 @@ impl Model {
                 out.push(byte | 0x80);
             }
         }
-        for s in slots {
-            out.extend_from_slice(&s[4..]);
+        let mut row = vec![0u8; self.classes];
+        for [_, start, len] in slots {
+            row.iter_mut().for_each(|c| *c = 0);
+            for &(class, code) in &self.entries[start as usize..(start + len) as usize] {
+                row[usize::from(class)] = code;
+            }
+            out.extend_from_slice(&row);
         }
     }
 
@@ -331,7 +333,7 @@ impl Model {
         let classes = read_u32(input)? as usize;
         let rows = read_u32(input)? as usize;
         let top = f32::from_bits(read_u32(input)?);
-        if classes == 0 || classes > 4096 || !top.is_finite() || top <= 0.0 {
+        if classes == 0 || classes > 256 || !top.is_finite() || top <= 0.0 {
             return Err(NlpError::Format("bad model header".into()));
         }
         if rows > input.len() {

@@ -57,6 +57,7 @@ macro_rules! with_generator {
 pub struct AbstractiveModel {
     profile: ModelProfile,
     generator: Generator,
+    device: tch::Device,
 }
 
 impl AbstractiveModel {
@@ -99,10 +100,7 @@ impl AbstractiveModel {
             Architecture::Pegasus => PegasusConditionalGenerator::new(config).map(Generator::Pegasus),
         }
         .map_err(|source| ModelError::Load { what: what(), source })?;
-        Ok(AbstractiveModel {
-            profile: profile.clone(),
-            generator,
-        })
+        Ok(AbstractiveModel { profile: profile.clone(), generator, device })
     }
 
     pub fn profile(&self) -> &ModelProfile {
@@ -128,12 +126,25 @@ impl AbstractiveModel {
         }
     }
 
-    /// Generated token ids for each input, with the request's settings. Exposed for the
-    /// parity tests against Hugging Face transformers.
-    pub fn generate_ids(&self, inputs: &[String], params: &AbstractiveParams) -> Result<Vec<Vec<i64>>, RustBertError> {
-        let options = self.options(params);
-        let outputs = with_generator!(&self.generator, g => g.generate_indices(Some(inputs), Some(options)))?;
-        Ok(outputs.into_iter().map(|o| o.indices).collect())
+    /// Token ids of `text` as the model reads it: special tokens added, cut to the window.
+    /// With [`AbstractiveModel::generate_ids`], the parity tests against Hugging Face
+    /// transformers use it.
+    pub fn encode(&self, text: &str) -> Vec<i64> {
+        let encoded = self.tokenizer().encode_list(
+            &[text],
+            self.profile.max_input_tokens,
+            &rust_tokenizers::tokenizer::TruncationStrategy::LongestFirst,
+            0,
+        );
+        encoded.into_iter().next().map(|e| e.token_ids).unwrap_or_default()
+    }
+
+    /// Generated token ids (decoder start token first) for one tokenised input.
+    pub fn generate_ids(&self, input_ids: &[i64], params: &AbstractiveParams) -> Result<Vec<i64>, RustBertError> {
+        let input = tch::Tensor::from_slice(input_ids).unsqueeze(0).to_device(self.device);
+        let options = Some(self.options(params));
+        let mut outputs = with_generator!(&self.generator, g => g.generate_from_ids_and_past(input, None, options))?;
+        Ok(outputs.pop().map(|o| o.indices).unwrap_or_default())
     }
 
     fn generate(&self, inputs: &[String], params: &AbstractiveParams) -> Result<Vec<String>, RustBertError> {

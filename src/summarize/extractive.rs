@@ -57,54 +57,47 @@ pub struct ExtractedSentence {
 
 /// Ranking weights. [`Config::default`] is what [`select`] uses; the fields
 /// are public so experiments can switch single components off.
+///
+/// A summary is ranked as a blend of two views, weighted by how much of the
+/// article it keeps (see [`Config::digest_ratio`]):
+/// - the *gist* (a few sentences): PacSum's directed centrality, a position
+///   prior for the inverted pyramid and similarity to the title;
+/// - the *digest* (a large share of the article): undirected centrality, so
+///   the summary covers the whole body rather than its opening.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
-    /// Weight of the PacSum centrality term (normalised to 0..=1).
-    pub centrality: f32,
-    /// Weight of similarity to earlier sentences relative to later ones in
-    /// the centrality sum; negative, as in PacSum, penalises repetition.
+    /// Weight of similarity to *earlier* sentences in the gist centrality,
+    /// relative to later ones (weight 1). PacSum's negative value marks
+    /// sentences that repeat what came before as less central.
     pub backward: f32,
-    /// Fraction of the similarity range below which edges are ignored
-    /// (PacSum's beta).
-    pub edge_threshold: f32,
-    /// Weight of the position prior `(1 + index)^-position_decay`.
+    /// Weight of the gist position prior `(1 + index)^-position_decay`.
     pub position: f32,
     /// How fast the position prior decays with the sentence index.
     pub position_decay: f32,
-    /// Share of the article at which a summary counts as a digest: its
-    /// ranking turns undirected and drops the position prior (0: never).
-    pub digest_share: f32,
-    /// Exponent of the lead-confidence factor on the position prior (0: off).
-    pub lead_confidence: f32,
-    /// Weight of the title similarity (normalised to 0..=1).
+    /// Scale the position prior by how central the first sentence is: text
+    /// whose opening is not its lead (a pasted fragment, a feature's hook)
+    /// should not be summarised by its first lines.
+    pub lead_confidence: bool,
+    /// Weight of similarity to the title in the gist (when there is one).
     pub title: f32,
     /// MMR penalty on similarity to sentences already chosen.
     pub redundancy: f32,
-    /// Penalty for direct speech (a sentence opening with a quote mark):
-    /// quotes colour a story but rarely state its facts.
-    pub quote: f32,
-    /// Sentences with fewer words than this are scaled down in proportion;
-    /// fragments and one-line reactions make poor summary sentences.
-    pub min_words: f32,
-    /// Leave boilerplate sentences out.
-    pub drop_boilerplate: bool,
+    /// A [`SummaryLength::Ratio`] at or above this share of the article is
+    /// ranked purely as a digest; smaller ratios blend in proportion, and a
+    /// sentence count is a gist. 0 ranks every summary as a gist.
+    pub digest_ratio: f32,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            centrality: 1.0,
-            backward: -0.5,
-            edge_threshold: 0.3,
-            position: 1.0,
-            position_decay: 1.0,
-            lead_confidence: 0.0,
-            digest_share: 0.0,
-            title: 0.5,
+            backward: -1.0,
+            position: 3.0,
+            position_decay: 0.5,
+            lead_confidence: true,
+            title: 1.0,
             redundancy: 0.5,
-            quote: 0.5,
-            min_words: 10.0,
-            drop_boilerplate: true,
+            digest_ratio: 1.0 / 3.0,
         }
     }
 }
@@ -122,8 +115,6 @@ pub struct Document {
     candidates: Vec<Range<usize>>,
     /// Unit-length TF-IDF vector of each candidate, sorted by term id.
     vectors: Vec<Vec<(u32, f32)>>,
-    /// Word count and direct-speech flag of each candidate.
-    shapes: Vec<Shape>,
     /// Unit-length TF-IDF vector of the title (empty when there is none).
     title: Vec<(u32, f32)>,
     /// Sentences dropped as boilerplate.
@@ -154,9 +145,7 @@ impl Document {
         let title_counts = title.map(|t| vocab.term_counts(t)).unwrap_or_default();
         let idf = inverse_document_frequency(&counts, vocab.len());
         let weigh = |c: &[(u32, f32)]| unit(c.iter().map(|&(t, n)| (t, n * idf[t as usize])));
-        let shapes = shapes(candidates.iter().map(|r| &body[r.clone()]));
         Document {
-            shapes,
             vectors: counts.iter().map(|c| weigh(c)).collect(),
             title: weigh(&title_counts),
             body: body.to_owned(),
@@ -211,27 +200,31 @@ pub fn select_with(doc: &Document, length: SummaryLength, mode: RankMode, config
     }
     let ranked = n.min(MAX_RANKED);
     let sim = similarity_matrix(doc, ranked, mode);
-    let digest = digest_weight(length, config);
-    let base = salience(doc, &sim, ranked, digest, config);
+    let salience = salience(doc, &sim, ranked, digest_weight(length, config), config);
 
+    // Maximal marginal relevance: each pick is penalised by its closest
+    // match among the sentences already chosen.
     let mut chosen: Vec<(usize, f32)> = Vec::with_capacity(k);
+    let mut taken = vec![false; ranked];
     let mut max_overlap = vec![0.0f32; ranked];
     while chosen.len() < k.min(ranked) {
-        let best = (0..ranked)
-            .filter(|i| !chosen.iter().any(|&(c, _)| c == *i))
-            .map(|i| (i, base[i] - config.redundancy * max_overlap[i]))
-            .fold(None, |acc: Option<(usize, f32)>, (i, s)| match acc {
-                Some((_, best)) if best >= s => acc,
-                _ => Some((i, s)),
-            });
+        let mut best: Option<(usize, f32)> = None;
+        for i in (0..ranked).filter(|&i| !taken[i]) {
+            let score = salience[i] - config.redundancy * max_overlap[i];
+            if best.is_none_or(|(_, b)| score > b) {
+                best = Some((i, score));
+            }
+        }
         let Some((pick, _)) = best else { break };
-        chosen.push((pick, base[pick]));
-        for (i, overlap) in max_overlap.iter_mut().enumerate() {
-            *overlap = overlap.max(sim[i * ranked + pick]);
+        taken[pick] = true;
+        chosen.push((pick, salience[pick]));
+        for (overlap, s) in max_overlap.iter_mut().zip(&sim[pick * ranked..(pick + 1) * ranked]) {
+            *overlap = overlap.max(*s);
         }
     }
     // Beyond the ranked window sentences have no salience; fill in order.
-    chosen.extend((ranked..n).take(k - chosen.len()).map(|i| (i, 0.0)));
+    let missing = k - chosen.len();
+    chosen.extend((ranked..n).take(missing).map(|i| (i, 0.0)));
     chosen.sort_unstable_by_key(|&(i, _)| i);
     chosen
         .into_iter()
@@ -251,7 +244,20 @@ fn summary_size(length: SummaryLength, n: usize) -> usize {
     k.min(n)
 }
 
-/// Row-major `ranked x ranked` sentence similarity, zero on the diagonal.
+/// How far the summary is a digest of the whole article (1) rather than its
+/// gist (0). A proportional length asks for a condensed article, which must
+/// cover the body; a sentence count asks for the gist, which news puts first.
+fn digest_weight(length: SummaryLength, config: &Config) -> f32 {
+    match length {
+        SummaryLength::Ratio(r) if config.digest_ratio > 0.0 && r.is_finite() => {
+            (r / config.digest_ratio).clamp(0.0, 1.0)
+        }
+        _ => 0.0,
+    }
+}
+
+/// Row-major `ranked x ranked` sentence similarity, non-negative, zero on
+/// the diagonal.
 fn similarity_matrix(doc: &Document, ranked: usize, mode: RankMode) -> Vec<f32> {
     let usable = |e: &[Vec<f32>]| e.len() == doc.sentence_count() && e.iter().all(|v| !v.is_empty());
     let embeddings = match mode {
@@ -262,17 +268,17 @@ fn similarity_matrix(doc: &Document, ranked: usize, mode: RankMode) -> Vec<f32> 
     let mut sim = vec![0.0f32; ranked * ranked];
     for i in 0..ranked {
         for j in i + 1..ranked {
-            let mut s = 0.0;
+            let mut total = 0.0;
             let mut parts = 0.0;
             if lexical {
-                s += sparse_dot(&doc.vectors[i], &doc.vectors[j]);
+                total += sparse_dot(&doc.vectors[i], &doc.vectors[j]);
                 parts += 1.0;
             }
             if let Some(e) = &embeddings {
-                s += dense_dot(&e[i], &e[j]).max(0.0);
+                total += dense_dot(&e[i], &e[j]).max(0.0);
                 parts += 1.0;
             }
-            let s = if s.is_finite() { s / parts } else { 0.0 };
+            let s = if total.is_finite() { total / parts } else { 0.0 };
             sim[i * ranked + j] = s;
             sim[j * ranked + i] = s;
         }
@@ -280,119 +286,37 @@ fn similarity_matrix(doc: &Document, ranked: usize, mode: RankMode) -> Vec<f32> 
     sim
 }
 
-/// Salience of each ranked sentence before redundancy control.
-/// How far the summary is a digest of the whole article (1) rather than its
-/// gist (0). A proportional length asks for a condensed article, which
-/// must cover the body evenly; a sentence count asks for the gist, which
-/// news puts up front.
-fn digest_weight(length: SummaryLength, config: &Config) -> f32 {
-    match length {
-        SummaryLength::Ratio(_) => config.digest_share,
-        SummaryLength::Sentences(_) => 0.0,
-    }
-}
-
+/// Salience of each ranked sentence before redundancy control: a blend of
+/// the gist and digest views (see [`Config`]), weighted by `digest`.
 fn salience(doc: &Document, sim: &[f32], ranked: usize, digest: f32, config: &Config) -> Vec<f32> {
-    let backward = config.backward + digest * (1.0 - config.backward);
-    let position = config.position * (1.0 - digest);
-    let (lo, hi) = sim
-        .iter()
-        .enumerate()
-        .filter(|(idx, _)| idx / ranked != idx % ranked)
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), (_, &s)| {
-            (lo.min(s), hi.max(s))
-        });
-    let threshold = if lo.is_finite() {
-        lo + config.edge_threshold * (hi - lo)
-    } else {
-        0.0
-    };
-    let centrality: Vec<f32> = (0..ranked)
+    let row = |i: usize| &sim[i * ranked..(i + 1) * ranked];
+    let directed: Vec<f32> = (0..ranked)
         .map(|i| {
-            let row = &sim[i * ranked..(i + 1) * ranked];
-            let edge = |s: &f32| (s - threshold).max(0.0);
-            let forward: f32 = row[i + 1..].iter().map(edge).sum();
-            let earlier: f32 = row[..i].iter().map(edge).sum();
-            forward + backward * earlier
+            let later: f32 = row(i)[i + 1..].iter().sum();
+            let earlier: f32 = row(i)[..i].iter().sum();
+            later + config.backward * earlier
         })
         .collect();
-    let centrality = rescale(&centrality);
-    let degree = rescale(
-        &(0..ranked)
-            .map(|i| sim[i * ranked..(i + 1) * ranked].iter().sum())
-            .collect::<Vec<f32>>(),
-    );
-    let lead_confidence = if config.lead_confidence > 0.0 {
-        degree.first().copied().unwrap_or(0.0).powf(config.lead_confidence)
-    } else {
-        1.0
-    };
-    let title: Vec<f32> = rescale(
+    let directed = rescale(&directed);
+    let undirected = rescale(&(0..ranked).map(|i| row(i).iter().sum()).collect::<Vec<f32>>());
+    let title = rescale(
         &doc.vectors[..ranked]
             .iter()
             .map(|v| sparse_dot(v, &doc.title))
-            .collect::<Vec<_>>(),
+            .collect::<Vec<f32>>(),
     );
+    let lead = if config.lead_confidence {
+        undirected.first().copied().unwrap_or(0.0)
+    } else {
+        1.0
+    };
     (0..ranked)
         .map(|i| {
-            let shape = &doc.shapes[i];
-            let brevity = (shape.words as f32 / config.min_words.max(1.0)).min(1.0);
-            let speech = if shape.quoted { 1.0 - config.quote } else { 1.0 };
-            (config.centrality * centrality[i]
-                + lead_confidence * position * (1.0 + i as f32).powf(-config.position_decay)
-                + config.title * title[i])
-                * brevity
-                * speech
+            let prior = lead * config.position * (1.0 + i as f32).powf(-config.position_decay);
+            let gist = directed[i] + prior + config.title * title[i];
+            (1.0 - digest) * gist + digest * undirected[i]
         })
         .collect()
-}
-
-/// Surface features of a candidate sentence.
-#[derive(Debug, Clone)]
-struct Shape {
-    words: usize,
-    /// Direct speech: opens with a quote mark, or continues a quotation an
-    /// earlier sentence opened (`"We won. It was hard," he said.`).
-    quoted: bool,
-}
-
-fn shapes<'a>(sentences: impl Iterator<Item = &'a str>) -> Vec<Shape> {
-    let mut open = false;
-    sentences
-        .map(|s| {
-            let opens = s.starts_with(['"', '“', '‘', '\'', '«']);
-            let quoted = open || opens;
-            open = quote_left_open(s, open);
-            Shape {
-                words: s.split_whitespace().count(),
-                quoted,
-            }
-        })
-        .collect()
-}
-
-/// Whether a quotation is still open after `s`, given whether one was open
-/// before it. Straight double quotes toggle; curly and guillemet quotes
-/// open and close; a sentence opening with a single quote and not closing
-/// one leaves it open (apostrophes make inner single quotes unreliable).
-fn quote_left_open(s: &str, mut open: bool) -> bool {
-    for c in s.chars() {
-        match c {
-            '"' => open = !open,
-            '“' | '«' => open = true,
-            '”' | '»' => open = false,
-            _ => {}
-        }
-    }
-    let single_opened = s.starts_with(['‘', '\'']);
-    let single_closed = s.trim_end_matches(['.', '!', '?']).ends_with(['’', '\'']) || s.ends_with(['’', '\'']);
-    if single_opened || open {
-        open = open || !single_closed;
-        if single_closed {
-            open = false;
-        }
-    }
-    open
 }
 
 /// Maps values linearly onto 0..=1 (all zeros when they are all equal).
@@ -494,7 +418,7 @@ impl Vocabulary {
             if STOPWORD_SET.contains(self.word.as_str()) {
                 continue;
             }
-            let stem = stem(&self.word);
+            let stem = self.word.as_str();
             let id = match self.ids.get(stem) {
                 Some(&id) => id,
                 None => {
@@ -772,6 +696,31 @@ mod tests {
         let fallback = select(&doc, SummaryLength::Sentences(2), RankMode::Semantic(wrong_count));
         let lexical = select(&doc, SummaryLength::Sentences(2), RankMode::Lexical);
         assert_eq!(fallback, lexical);
+    }
+
+    #[test]
+    fn ratio_lengths_blend_towards_a_digest() {
+        let config = Config::default();
+        assert_eq!(digest_weight(SummaryLength::Sentences(3), &config), 0.0);
+        assert_eq!(digest_weight(SummaryLength::Ratio(0.4), &config), 1.0);
+        let small = digest_weight(SummaryLength::Ratio(0.1), &config);
+        assert!(small > 0.0 && small < 1.0, "{small}");
+        assert_eq!(digest_weight(SummaryLength::Ratio(f32::NAN), &config), 0.0);
+        let gist_only = Config {
+            digest_ratio: 0.0,
+            ..Config::default()
+        };
+        assert_eq!(digest_weight(SummaryLength::Ratio(0.4), &gist_only), 0.0);
+    }
+
+    #[test]
+    fn huge_documents_stay_bounded() {
+        let body = "Officials said the river flooded the town again. ".repeat(2000);
+        let doc = Document::new(None, &body);
+        assert_eq!(doc.sentence_count(), 2000);
+        let picked = select(&doc, SummaryLength::Ratio(0.5), RankMode::Lexical);
+        assert_eq!(picked.len(), 1000);
+        assert!(picked.windows(2).all(|w| w[0].range.start < w[1].range.start));
     }
 
     #[test]

@@ -1,0 +1,92 @@
+//! Parity with the reference implementation: on the tiny fixtures, newsgist's tokenisation
+//! and generated token ids equal those of Hugging Face transformers 4.44 on torch 2.4.0,
+//! recorded in models/golden/*.json by models/make_golden.py.
+
+mod common;
+
+use newsgist::{models::ModelProfile, request::AbstractiveParams, summarize::abstractive::AbstractiveModel};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Golden {
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    name: String,
+    text: String,
+    input_ids: Vec<i64>,
+    settings: Settings,
+    output_ids: Vec<i64>,
+}
+
+#[derive(Deserialize)]
+struct Settings {
+    max_length: u32,
+    min_length: u32,
+    #[serde(default = "one")]
+    num_beams: u32,
+    #[serde(default)]
+    no_repeat_ngram_size: u32,
+    early_stopping: bool,
+    length_penalty: f64,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Checks tokenisation, and generation too when `generation` is set.
+fn check_fixture(name: &str, generation: bool) {
+    let dir = common::fixture(name);
+    let golden: Golden =
+        serde_json::from_str(&std::fs::read_to_string(common::repo_path(&format!("models/golden/{name}.json"))).unwrap())
+            .unwrap();
+    let mut failures = Vec::new();
+    for case in &golden.cases {
+        let mut profile = ModelProfile::from_dir(name, std::path::Path::new(&dir)).unwrap();
+        profile.generation.no_repeat_ngram_size = case.settings.no_repeat_ngram_size;
+        profile.generation.early_stopping = case.settings.early_stopping;
+        profile.generation.length_penalty = case.settings.length_penalty;
+        profile.generation.prefix = String::new();
+        let model = AbstractiveModel::load(&profile, tch::Device::Cpu).unwrap();
+
+        let ids = model.encode(&case.text);
+        if ids != case.input_ids {
+            failures.push(format!("{}: input ids differ\n  ours {ids:?}\n  hf   {:?}", case.name, case.input_ids));
+        }
+        let params = AbstractiveParams {
+            min_tokens: Some(case.settings.min_length),
+            max_tokens: Some(case.settings.max_length),
+            num_beams: Some(case.settings.num_beams),
+            model: None,
+        };
+        if !generation {
+            continue;
+        }
+        let output = model.generate_ids(&case.input_ids, &params).unwrap();
+        if output != case.output_ids {
+            failures.push(format!("{}: output ids differ\n  ours {output:?}\n  hf   {:?}", case.name, case.output_ids));
+        }
+    }
+    assert!(failures.is_empty(), "{name}: {} of {} checks differ:\n{}", failures.len(), golden.cases.len() * (1 + usize::from(generation)), failures.join("\n"));
+}
+
+#[test]
+fn bart_matches_transformers() {
+    check_fixture("bart-tiny", true);
+}
+
+#[test]
+fn t5_matches_transformers() {
+    check_fixture("t5-tiny", true);
+}
+
+/// Pegasus generation differs: rust-bert 0.23 does not apply the config's
+/// `forced_eos_token_id` at the length limit, as transformers does, so only the tokenizer
+/// is held to parity here (see the abstractive issue's notes).
+#[test]
+fn pegasus_tokenizer_matches_transformers() {
+    check_fixture("pegasus-tiny", false);
+}

@@ -1,11 +1,13 @@
 //! Trains the embedded NLP models from the GUM corpus and reports test-set figures.
 //!
-//! Usage: cargo run --release --example train_nlp -- <gum dir> <model dir>
-//! e.g.   cargo run --release --example train_nlp -- ../shared/data/gum models/nlp
+//! Usage: cargo run --release --example train_nlp -- <gum dir> <model dir> [wikigold.conll]
+//! e.g.   cargo run --release --example train_nlp -- ../shared/data/gum models/nlp \
+//!            ../shared/data/ner/wikigold.conll
 //!
 //! `<gum dir>` holds `splits.md` and `dep/*.conllu`. Training uses the official train split,
-//! the dev and test splits are only evaluated. Everything is seeded, so reruns give
-//! byte-identical models.
+//! the dev and test splits are only evaluated. The optional wikigold file adds named
+//! person/place/organization examples to the inner entity layer. Everything is seeded, so
+//! reruns give byte-identical models.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -36,13 +38,13 @@ fn main() {
         eprintln!("usage: train_nlp <gum dir> <model dir>");
         std::process::exit(2);
     };
-    if let Err(e) = run(Path::new(gum), &PathBuf::from(out)) {
+    if let Err(e) = run(Path::new(gum), &PathBuf::from(out), args.get(2).map(Path::new)) {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
 }
 
-fn run(gum: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+fn run(gum: &Path, out: &Path, names: Option<&Path>) -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let splits = conllu::parse_splits(&std::fs::read_to_string(gum.join("splits.md"))?);
     let dep = gum.join("dep");
@@ -85,12 +87,30 @@ fn run(gum: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let labeller = Labeller::train(&train, &jk_tags, LABELLER_EPOCHS, SEED, LABELLER_ROWS);
     println!("labeller: {} rows ({:.1}s)", labeller.size(), t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let analyses: Vec<_> = train
+    let mut analyses: Vec<_> = train
         .iter()
         .zip(&jk_tags)
         .map(|(s, tags)| (tags.clone(), s.heads.clone(), intern_all(&s.deprels)))
         .collect();
-    let entities = EntityTagger::train(&train, &analyses, ENTITY_EPOCHS, SEED, ENTITY_ROWS);
+    let mut entity_train = train.clone();
+    if let Some(path) = names {
+        // Name-only NER data has no trees: the features see the trained models' analysis.
+        let extra = conllu::parse_iob(&std::fs::read_to_string(path)?);
+        for s in &extra {
+            let words = s.word_refs();
+            let tags = tagger.tag(&words);
+            let heads = parser.parse(&words, &tags);
+            let rels = labeller.label(&words, &tags, &heads);
+            analyses.push((tags, heads, rels));
+        }
+        println!(
+            "extra name-only sentences for the inner entity layer: {} from {}",
+            extra.len(),
+            path.display()
+        );
+        entity_train.extend(extra);
+    }
+    let entities = EntityTagger::train(&entity_train, &analyses, ENTITY_EPOCHS, SEED, ENTITY_ROWS);
     println!("entities: {} rows ({:.1}s)", entities.size(), t.elapsed().as_secs_f64());
 
     Pipeline::new(tagger, parser, labeller, entities).save(out)?;

@@ -221,7 +221,7 @@ def write_bart_tokenizer(out: Path, vocab_size: int, pad_to: int | None, seed: i
     return len(vocab)
 
 
-def train_sentencepiece(out: Path, vocab_size: int, seed: int, user_symbols: list[str]) -> int:
+def train_sentencepiece(out: Path, vocab_size: int, seed: int) -> int:
     """Train a unigram sentencepiece model with pad=0, eos=1, unk=2 (T5/Pegasus layout).
 
     Writes ``spiece.model``; returns its piece count.
@@ -244,7 +244,6 @@ def train_sentencepiece(out: Path, vocab_size: int, seed: int, user_symbols: lis
         pad_piece="<pad>",
         eos_piece="</s>",
         unk_piece="<unk>",
-        user_defined_symbols=user_symbols,
         num_threads=1,
         shuffle_input_sentence=False,
         minloglevel=2,
@@ -455,7 +454,7 @@ def build_bart(out: Path, corpus_seed: int, model_seed: int, *, large: bool) -> 
 def build_t5(out: Path, corpus_seed: int, model_seed: int) -> dict:
     from transformers import T5Config, T5ForConditionalGeneration
 
-    pieces = train_sentencepiece(out, vocab_size=600, seed=corpus_seed, user_symbols=[])
+    pieces = train_sentencepiece(out, vocab_size=600, seed=corpus_seed)
     extra_ids = 100
     config = T5Config(
         # T5Tokenizer appends <extra_id_0..99> after the sentencepiece pieces.
@@ -516,7 +515,7 @@ def build_t5(out: Path, corpus_seed: int, model_seed: int) -> dict:
 def build_pegasus(out: Path, corpus_seed: int, model_seed: int) -> dict:
     from transformers import PegasusConfig, PegasusForConditionalGeneration
 
-    pieces = train_sentencepiece(out, vocab_size=600, seed=corpus_seed, user_symbols=[])
+    pieces = train_sentencepiece(out, vocab_size=600, seed=corpus_seed)
     offset = 103  # PegasusTokenizer: pad, eos, <mask_1>, <mask_2>, <unk_2>..<unk_102>
     config = PegasusConfig(
         vocab_size=pieces + offset,

@@ -90,6 +90,12 @@ pub struct EngineArgs {
     /// RESOURCE_EXHAUSTED at once.
     #[arg(long, env = "NEWSGIST_MAX_PENDING", default_value_t = 64)]
     pub max_pending: usize,
+    /// Most abstractive requests generated together in one batched model call.
+    #[arg(long, env = "NEWSGIST_MAX_BATCH", default_value_t = 8)]
+    pub max_batch: usize,
+    /// Most estimated input tokens in one batch (requests sharing model and settings).
+    #[arg(long, env = "NEWSGIST_BATCH_TOKENS", default_value_t = 8192)]
+    pub batch_tokens: usize,
     /// Largest article body accepted, in bytes.
     #[arg(long, env = "NEWSGIST_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
@@ -297,6 +303,8 @@ pub struct EngineConfig {
     pub workers: usize,
     pub intra_op_threads: usize,
     pub max_pending: usize,
+    pub max_batch: usize,
+    pub batch_tokens: usize,
     pub defaults: RequestDefaults,
     pub limits: RequestLimits,
 }
@@ -363,6 +371,8 @@ impl EngineArgs {
             workers: self.workers,
             intra_op_threads,
             max_pending: self.max_pending,
+            max_batch: self.max_batch,
+            batch_tokens: self.batch_tokens,
             defaults: RequestDefaults {
                 sentences: self.default_sentences,
                 mode: self.extractive_mode,

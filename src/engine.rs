@@ -11,7 +11,7 @@ use crate::{
     request::{ExtractiveMode, SummaryRequest},
     response::{AbstractiveSummary, ExtractiveSentence, ExtractiveSummary, Field, Location, SummaryResponse, Timings},
     summarize::{
-        abstractive::AbstractiveModel,
+        abstractive::{AbstractiveModel, AbstractiveOutput},
         extractive::{self, Document, RankMode},
     },
 };
@@ -46,11 +46,14 @@ pub fn start_workers(config: &EngineConfig) -> Result<WorkerPool<Engine>, StartE
     let config = config.clone();
     let threads = i32::try_from(config.intra_op_threads).unwrap_or(i32::MAX);
     tch::set_num_threads(threads);
+    let pool_config = PoolConfig {
+        workers: config.workers,
+        max_pending: config.max_pending,
+        max_batch: config.max_batch,
+        batch_budget: config.batch_tokens,
+    };
     WorkerPool::start(
-        PoolConfig {
-            workers: config.workers,
-            max_pending: config.max_pending,
-        },
+        pool_config,
         move |_| {
             // OpenMP keeps the thread count per calling thread, so set it on each worker too.
             tch::set_num_threads(threads);
@@ -109,6 +112,17 @@ impl Engine {
 
     /// Produces every output the request asks for.
     pub fn summarize(&self, request: &SummaryRequest, queued: Duration) -> Result<SummaryResponse, EngineError> {
+        self.respond(request, queued, None)
+    }
+
+    /// Like [`Engine::summarize`], with the abstractive summary already computed (by a
+    /// batched call) when `precomputed` holds it and its milliseconds.
+    fn respond(
+        &self,
+        request: &SummaryRequest,
+        queued: Duration,
+        precomputed: Option<(AbstractiveSummary, f64)>,
+    ) -> Result<SummaryResponse, EngineError> {
         let started = Instant::now();
         let mut timings = Timings {
             queue_ms: millis(queued),
@@ -124,17 +138,26 @@ impl Engine {
             .extractive
             .then(|| timed(&mut timings.extractive_ms, || self.extractive(request)))
             .transpose()?;
-        let abstractive = request
-            .outputs
-            .abstractive
-            .then(|| timed(&mut timings.abstractive_ms, || self.abstractive(request)))
-            .transpose()?;
+        // A batched summary was computed before this call started; count its time in total.
+        let mut before_started = Duration::ZERO;
+        let abstractive = match precomputed {
+            Some((summary, ms)) => {
+                timings.abstractive_ms = ms;
+                before_started = Duration::from_secs_f64(ms / 1000.0);
+                Some(summary)
+            }
+            None => request
+                .outputs
+                .abstractive
+                .then(|| timed(&mut timings.abstractive_ms, || self.abstractive(request)))
+                .transpose()?,
+        };
         let key_facts = request
             .outputs
             .key_facts
             .then(|| timed(&mut timings.key_facts_ms, || facts::extract(article, anchor, request.max_facts)));
 
-        timings.total_ms = millis(queued) + millis(started.elapsed());
+        timings.total_ms = millis(queued + before_started + started.elapsed());
         Ok(SummaryResponse {
             request_id: request.request_id.clone(),
             article_id: article.id.clone(),
@@ -190,31 +213,51 @@ impl Engine {
         })
     }
 
-    fn abstractive(&self, request: &SummaryRequest) -> Result<AbstractiveSummary, EngineError> {
+    /// The abstractive model a request asks for, or the default.
+    fn abstractive_model(&self, request: &SummaryRequest) -> Result<&AbstractiveModel, EngineError> {
         let wanted = request.abstractive.model.as_ref().or(self.default_profile.as_ref());
-        let model = wanted
-            .and_then(|name| self.abstractive.iter().find(|m| &m.profile().name == name))
-            .ok_or(EngineError::NotConfigured {
+        wanted.and_then(|name| self.abstractive.iter().find(|m| &m.profile().name == name)).ok_or(
+            EngineError::NotConfigured {
                 what: "abstractive summaries",
                 needs: "an abstractive model",
                 hint: "start it with --model-dir DIR (a Hugging Face BART, T5 or Pegasus directory)",
-            })?;
-        let article = &request.article;
-        let input = if article.title.trim().is_empty() {
-            article.body.clone()
-        } else {
-            format!("{}. {}", article.title.trim().trim_end_matches('.'), article.body)
-        };
-        let output = model
-            .summarize(&input, &request.abstractive)
-            .map_err(EngineError::Abstractive)?;
-        Ok(AbstractiveSummary {
-            text: output.text,
-            model_id: model.profile().name.clone(),
-            chunked: output.chunks > 1,
-            chunks: output.chunks as u32,
-            input_tokens: output.input_tokens as u32,
-        })
+            },
+        )
+    }
+
+    fn abstractive(&self, request: &SummaryRequest) -> Result<AbstractiveSummary, EngineError> {
+        let model = self.abstractive_model(request)?;
+        let input = abstractive_input(&request.article);
+        let output = model.summarize(&input, &request.abstractive).map_err(EngineError::Abstractive)?;
+        Ok(abstractive_summary(model, output))
+    }
+
+    /// Summarises requests that share a model and settings in one batched model call.
+    fn abstractive_batch(&self, requests: &[(SummaryRequest, Duration)]) -> Result<Vec<AbstractiveSummary>, EngineError> {
+        let model = self.abstractive_model(&requests[0].0)?;
+        let inputs: Vec<String> = requests.iter().map(|(r, _)| abstractive_input(&r.article)).collect();
+        let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let outputs = model.summarize_many(&inputs, &requests[0].0.abstractive).map_err(EngineError::Abstractive)?;
+        Ok(outputs.into_iter().map(|output| abstractive_summary(model, output)).collect())
+    }
+}
+
+/// The text an abstractive model reads: headline, then body.
+fn abstractive_input(article: &crate::request::Article) -> String {
+    if article.title.trim().is_empty() {
+        article.body.clone()
+    } else {
+        format!("{}. {}", article.title.trim().trim_end_matches('.'), article.body)
+    }
+}
+
+fn abstractive_summary(model: &AbstractiveModel, output: AbstractiveOutput) -> AbstractiveSummary {
+    AbstractiveSummary {
+        text: output.text,
+        model_id: model.profile().name.clone(),
+        chunked: output.chunks > 1,
+        chunks: output.chunks as u32,
+        input_tokens: output.input_tokens as u32,
     }
 }
 
@@ -223,8 +266,35 @@ impl Handler for Engine {
     type Response = SummaryResponse;
     type Error = EngineError;
 
-    fn handle(&mut self, request: SummaryRequest, queued: Duration) -> Result<SummaryResponse, EngineError> {
-        self.summarize(&request, queued)
+    /// Abstractive requests with the same model and settings batch together; their cost is
+    /// an estimate of their input tokens (about four bytes of English per token).
+    fn batch_key(&self, request: &SummaryRequest) -> Option<(String, usize)> {
+        if !request.outputs.abstractive {
+            return None;
+        }
+        let model = self.abstractive_model(request).ok()?;
+        let p = &request.abstractive;
+        let key = format!("{}/{:?}/{:?}/{:?}", model.profile().name, p.min_tokens, p.max_tokens, p.num_beams);
+        Some((key, request.article.body.len() / 4 + 1))
+    }
+
+    fn handle_batch(&mut self, requests: Vec<(SummaryRequest, Duration)>) -> Vec<Result<SummaryResponse, EngineError>> {
+        if requests.len() == 1 {
+            return requests.iter().map(|(request, queued)| self.summarize(request, *queued)).collect();
+        }
+        let started = Instant::now();
+        match self.abstractive_batch(&requests) {
+            Ok(summaries) => {
+                let ms = millis(started.elapsed());
+                requests
+                    .iter()
+                    .zip(summaries)
+                    .map(|((request, queued), summary)| self.respond(request, *queued, Some((summary, ms))))
+                    .collect()
+            }
+            // One bad input must not fail its batch mates: retry each alone.
+            Err(_) => requests.iter().map(|(request, queued)| self.summarize(request, *queued)).collect(),
+        }
     }
 }
 

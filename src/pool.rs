@@ -25,8 +25,13 @@ pub trait Handler: Send + 'static {
     type Response: Send + 'static;
     type Error: Into<ServiceError> + Send + 'static;
 
-    /// Handles one request; `queued` is how long it waited for a worker.
-    fn handle(&mut self, request: Self::Request, queued: Duration) -> Result<Self::Response, Self::Error>;
+    /// Requests with equal keys may be handled together in one [`Handler::handle_batch`]
+    /// call; the cost counts against [`PoolConfig::batch_budget`]. `None`: handled alone.
+    fn batch_key(&self, request: &Self::Request) -> Option<(String, usize)>;
+
+    /// Handles requests, each with how long it waited for a worker; one result per request,
+    /// in order.
+    fn handle_batch(&mut self, requests: Vec<(Self::Request, Duration)>) -> Vec<Result<Self::Response, Self::Error>>;
 }
 
 /// Why the pool could not deliver a response.
@@ -52,6 +57,10 @@ pub struct PoolConfig {
     pub workers: usize,
     /// Requests admitted at once: running plus queued.
     pub max_pending: usize,
+    /// Most requests handled in one batch.
+    pub max_batch: usize,
+    /// Most total cost (see [`Handler::batch_key`]) in one batch.
+    pub batch_budget: usize,
 }
 
 struct Job<H: Handler> {
@@ -60,7 +69,7 @@ struct Job<H: Handler> {
     deadline: Option<Instant>,
     enqueued_at: Instant,
     span: Span,
-    // Released when the job is dropped, i.e. after the reply was sent.
+    // Held until the reply was sent: admission counts running work too.
     _permit: OwnedSemaphorePermit,
 }
 
@@ -96,7 +105,7 @@ impl<H: Handler> WorkerPool<H> {
                     Ok(handler) => {
                         let _ = ready.send(Ok(()));
                         drop(ready);
-                        run_worker(index, handler, queue, |i| build(i).map_err(|e| e.to_string()));
+                        run_worker(index, handler, queue, config, |i| build(i).map_err(|e| e.to_string()));
                     }
                     Err(err) => {
                         let _ = ready.send(Err(err));
@@ -177,29 +186,77 @@ fn run_worker<H: Handler>(
     index: usize,
     mut handler: H,
     queue: Receiver<Job<H>>,
+    config: PoolConfig,
     rebuild: impl Fn(usize) -> Result<H, String>,
 ) {
-    for job in queue.iter() {
-        let _entered = job.span.enter();
-        if job.reply.is_closed() {
-            info!(worker = index, "skipped a request whose caller has gone");
-            continue;
-        }
-        if job.deadline.is_some_and(|d| d <= Instant::now()) {
-            let _ = job.reply.send(Err(PoolError::DeadlineExceeded.into()));
-            continue;
-        }
-        let queued = job.enqueued_at.elapsed();
-        let outcome = catch_unwind(AssertUnwindSafe(|| handler.handle(job.request, queued)));
-        match outcome {
-            Ok(result) => {
-                let _ = job.reply.send(result.map_err(Into::into));
+    // A job taken from the queue that did not fit the last batch; it goes first next time.
+    let mut held_back: Option<Job<H>> = None;
+    loop {
+        let Some(first) = held_back.take().or_else(|| queue.recv().ok()) else { break };
+        let Some(first) = admit(index, first) else { continue };
+        let mut batch = vec![first];
+        if let Some((key, mut cost)) = handler.batch_key(&batch[0].request) {
+            // Join what is already waiting, without blocking: batching must never add latency.
+            while batch.len() < config.max_batch {
+                let Ok(job) = queue.try_recv() else { break };
+                let Some(job) = admit(index, job) else { continue };
+                match handler.batch_key(&job.request) {
+                    Some((other, extra)) if other == key && cost + extra <= config.batch_budget => {
+                        cost += extra;
+                        batch.push(job);
+                    }
+                    _ => {
+                        held_back = Some(job);
+                        break;
+                    }
+                }
             }
-            Err(_) => {
-                error!(worker = index, "worker panicked; failing its request and rebuilding it");
-                let _ = job.reply.send(Err(PoolError::WorkerPanicked.into()));
-                handler = rebuild_until_ok(index, &rebuild);
+        }
+        if !run_batch(index, &mut handler, batch) {
+            handler = rebuild_until_ok(index, &rebuild);
+        }
+    }
+}
+
+/// The job, unless its caller has gone or its deadline passed (then it is answered here).
+fn admit<H: Handler>(index: usize, job: Job<H>) -> Option<Job<H>> {
+    if job.reply.is_closed() {
+        info!(worker = index, "skipped a request whose caller has gone");
+        return None;
+    }
+    if job.deadline.is_some_and(|d| d <= Instant::now()) {
+        let _ = job.reply.send(Err(PoolError::DeadlineExceeded.into()));
+        return None;
+    }
+    Some(job)
+}
+
+/// Runs one batch and replies to each job. False when the handler panicked: every job of
+/// the batch then fails, and the handler must be rebuilt.
+fn run_batch<H: Handler>(index: usize, handler: &mut H, batch: Vec<Job<H>>) -> bool {
+    let span = batch[0].span.clone();
+    let _entered = span.enter();
+    let mut replies = Vec::with_capacity(batch.len());
+    let mut requests = Vec::with_capacity(batch.len());
+    for job in batch {
+        requests.push((job.request, job.enqueued_at.elapsed()));
+        replies.push((job.reply, job._permit));
+    }
+    let size = requests.len();
+    match catch_unwind(AssertUnwindSafe(|| handler.handle_batch(requests))) {
+        Ok(results) => {
+            debug_assert_eq!(results.len(), size, "one result per request");
+            for ((reply, _permit), result) in replies.into_iter().zip(results) {
+                let _ = reply.send(result.map_err(Into::into));
             }
+            true
+        }
+        Err(_) => {
+            error!(worker = index, batch = size, "worker panicked; failing its requests and rebuilding it");
+            for (reply, _permit) in replies {
+                let _ = reply.send(Err(PoolError::WorkerPanicked.into()));
+            }
+            false
         }
     }
 }
@@ -227,20 +284,28 @@ mod tests {
 
     impl Handler for Sleeper {
         type Request = u64;
-        type Response = usize;
+        type Response = (usize, usize);
         type Error = PoolError;
 
-        fn handle(&mut self, millis: u64, _queued: Duration) -> Result<usize, PoolError> {
-            assert!(millis != u64::MAX, "asked to panic");
-            std::thread::sleep(Duration::from_millis(millis));
-            Ok(self.builds.load(std::sync::atomic::Ordering::SeqCst))
+        /// Even durations may share a batch; odd ones run alone.
+        fn batch_key(&self, millis: &u64) -> Option<(String, usize)> {
+            (millis % 2 == 0).then(|| ("even".to_string(), 1))
+        }
+
+        /// Sleeps for the longest request, and answers (builds so far, batch size).
+        fn handle_batch(&mut self, requests: Vec<(u64, Duration)>) -> Vec<Result<(usize, usize), PoolError>> {
+            assert!(requests.iter().all(|(millis, _)| *millis != u64::MAX), "asked to panic");
+            let longest = requests.iter().map(|(millis, _)| *millis).max().unwrap_or(0);
+            std::thread::sleep(Duration::from_millis(longest));
+            let builds = self.builds.load(std::sync::atomic::Ordering::SeqCst);
+            requests.iter().map(|_| Ok((builds, requests.len()))).collect()
         }
     }
 
     fn pool(workers: usize, max_pending: usize) -> (WorkerPool<Sleeper>, Arc<std::sync::atomic::AtomicUsize>) {
         let builds = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = Arc::clone(&builds);
-        let pool = WorkerPool::start(PoolConfig { workers, max_pending }, move |_| {
+        let pool = WorkerPool::start(PoolConfig { workers, max_pending, max_batch: 4, batch_budget: 4 }, move |_| {
             counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok::<_, String>(Sleeper {
                 builds: Arc::clone(&counter),
@@ -277,7 +342,7 @@ mod tests {
         let (pool, builds) = pool(1, 4);
         let err = pool.submit(u64::MAX, None).await.unwrap_err();
         assert_eq!(err.code(), tonic::Code::Internal);
-        let builds_seen = pool.submit(0, None).await.unwrap();
+        let (builds_seen, _) = pool.submit(0, None).await.unwrap();
         assert_eq!(builds_seen, 2, "the worker was rebuilt after the panic");
         assert_eq!(builds.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
@@ -298,12 +363,35 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn waiting_requests_with_the_same_key_are_batched_up_to_the_cap() {
+        let (pool, _) = pool(1, 16);
+        let pool = Arc::new(pool);
+        let blocker = {
+            let pool = Arc::clone(&pool);
+            tokio::spawn(async move { pool.submit(101, None).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let waiting: Vec<_> = [2u64, 4, 6, 8, 10, 3]
+            .into_iter()
+            .map(|millis| {
+                let pool = Arc::clone(&pool);
+                tokio::spawn(async move { pool.submit(millis, None).await })
+            })
+            .collect();
+        assert_eq!(blocker.await.unwrap().unwrap().1, 1, "odd requests run alone");
+        let mut sizes = Vec::new();
+        for task in waiting {
+            sizes.push(task.await.unwrap().unwrap().1);
+        }
+        assert_eq!(sizes[..4], [4, 4, 4, 4], "the first four even requests share a batch (cap 4)");
+        assert_eq!(sizes[4], 1, "the fifth even one did not fit: {sizes:?}");
+        assert_eq!(sizes[5], 1, "odd requests run alone");
+    }
+
+    #[tokio::test]
     async fn a_failed_build_fails_start() {
         let started = WorkerPool::<Sleeper>::start(
-            PoolConfig {
-                workers: 2,
-                max_pending: 2,
-            },
+            PoolConfig { workers: 2, max_pending: 2, max_batch: 1, batch_budget: 1 },
             |i| {
                 if i == 1 {
                     Err("no weights".to_string())

@@ -1,74 +1,520 @@
-//! Key facts: who/what/when/where tuples read from an article.
+//! Key facts: ranked who/what/when/where tuples read from an article.
 //!
-//! First version: the lead sentences' leading capitalised name as `who`, the rest of the
-//! clause as `what`, and a capitalised name after "in"/"at" as `where`. The NLP pipeline
-//! (`crate::nlp`) and temporal expressions (`timex`) replace these heuristics.
+//! News states its main event in the headline and the lead, so only those are analysed: the
+//! title (or, for a pasted article without one, a headline line at the top of the body) and
+//! the first few content sentences, boilerplate skipped. Each analysed sentence with a
+//! subject and a predicate gives one tuple:
+//!
+//! - who: the subject, reduced to its name when long, a surname expanded to the full name
+//!   the article gives, "he"/"she" resolved to the last person named;
+//! - what: the verb group with its object or complement and at most one adjunct;
+//! - when: a day-level time expression ([`timex`]) in the sentence; for the headline, the
+//!   first one in the lead. Nothing is invented: without an expression the slot stays empty;
+//! - where: a place in a locative phrase of the sentence, else for the headline the
+//!   dateline or a place in the lead.
+//!
+//! Tuples are ranked by position (headline, then lead order), completeness and how often
+//! the article names their subject.
 
+mod clause;
+mod place;
 pub mod timex;
 
 use std::ops::Range;
+use std::sync::LazyLock;
 
+use chrono::NaiveDateTime;
+use regex::Regex;
+
+use self::clause::{View, PERSON_PRONOUNS};
 use crate::{
+    nlp::{EntityKind, Pipeline},
     request::Article,
     response::{FactField, Field, KeyFact},
-    text::segment::split_sentences,
+    text::{clean::classify_sentences, segment::split_sentences},
 };
 
-/// Sentences of the lead that facts are read from; news puts the main event first.
-const LEAD_SENTENCES: usize = 5;
+/// Body sentences analysed after the headline: the lead carries the main event.
+const LEAD_SENTENCES: usize = 6;
 
-/// Up to `max` key facts of `article`, best first.
-pub fn extract(article: &Article, _anchor: chrono::NaiveDateTime, max: usize) -> Vec<KeyFact> {
-    let body = article.body.as_str();
-    let mut facts: Vec<KeyFact> = split_sentences(body)
-        .into_iter()
-        .take(LEAD_SENTENCES)
-        .enumerate()
-        .filter_map(|(rank, sentence)| fact_from_sentence(body, sentence, rank))
-        .collect();
-    facts.truncate(max);
-    facts
+/// Lead sentences searched for the headline's time: further down, dates tend to be
+/// background ("the letter of October 28").
+const TIME_CONTEXT: usize = 3;
+
+/// Lead sentences searched for the headline's place.
+const PLACE_CONTEXT: usize = LEAD_SENTENCES;
+
+/// Body bytes searched when expanding a surname to a full name.
+const NAME_WINDOW: usize = 6000;
+
+/// Words that precede a surname without being a given name ("President Obama",
+/// "When Clinton ..."), lower case.
+const NOT_GIVEN_NAMES: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "dr", "sir", "dame", "lord", "lady", "president", "director", "secretary", "senator",
+    "sen", "rep", "representative", "governor", "gov", "mayor", "minister", "chancellor", "chairman", "chairwoman",
+    "chief", "leader", "speaker", "judge", "justice", "general", "gen", "officer", "agent", "prince", "princess",
+    "king", "queen", "pope", "professor", "prof", "candidate", "nominee", "former", "democrat", "democratic",
+    "republican", "rival", "the", "a", "an", "when", "after", "but", "and", "if", "as", "while", "then", "so",
+    "because", "though", "meanwhile", "however", "yesterday", "today", "on", "in", "at", "by", "for", "with", "from",
+    "share", "said", "says", "told", "elect", "how", "why", "what", "where", "who",
+];
+
+/// A given name, optionally with a middle initial, right before a surname.
+static GIVEN_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|[^\w.])([A-Z][a-z]+)(?:\s+[A-Z]\.)?\s+$").expect("valid regex"));
+
+/// Bytes before a surname searched for its given name.
+const GIVEN_NAME_BYTES: usize = 40;
+
+/// Bytes of the body split into sentences: the lead is all that is analysed.
+const SPLIT_WINDOW: usize = 8000;
+
+/// `i` or the nearest char boundary below it, at most `text.len()`.
+fn floor_char_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
-fn fact_from_sentence(text: &str, sentence: Range<usize>, rank: usize) -> Option<KeyFact> {
-    let who = capitalised_runs(text, sentence.clone()).into_iter().next()?;
-    let what_start = who.end + text[who.end..sentence.end].len() - text[who.end..sentence.end].trim_start().len();
-    let what_end = text[..sentence.end].trim_end_matches(['.', '!', '?', '"', '”']).len();
-    let where_ = capitalised_runs(text, sentence.clone()).into_iter().find(|run| {
-        let before = text[sentence.start..run.start].trim_end();
-        before.ends_with(" in") || before.ends_with(" at")
-    });
-    let field = |range: Range<usize>| FactField::span(Field::Body, text, range);
-    Some(KeyFact {
-        who: Some(field(who)),
-        what: (what_start < what_end).then(|| field(what_start..what_end)),
-        when: None,
-        where_: where_.map(field),
-        evidence: field(sentence),
-        confidence: 1.0 / (1.0 + rank as f32),
+/// A sentence of the article that facts are read from.
+struct Unit<'a> {
+    field: Field,
+    /// The whole field (title or body) the range points into.
+    text: &'a str,
+    range: Range<usize>,
+    /// Headline grammar: bare verbs, no articles.
+    headline: bool,
+    /// Position among the body's content sentences (0 for a headline).
+    position: usize,
+}
+
+struct Analysed<'a> {
+    unit: Unit<'a>,
+    sentence: crate::nlp::Sentence,
+    /// Time expressions with byte ranges into `unit.text`.
+    timexes: Vec<timex::TimeExpression>,
+    /// The sentence's first word is a name (see [`View::first_word_name`]).
+    first_word_name: bool,
+}
+
+impl Analysed<'_> {
+    fn view(&self) -> View<'_> {
+        let dates = self
+            .timexes
+            .iter()
+            .filter(|t| matches!(t.kind, timex::TimexType::Date | timex::TimexType::Time))
+            .map(|t| t.range.clone())
+            .collect();
+        View::new(self.unit.text, &self.sentence, dates, self.first_word_name)
+    }
+
+    fn field(&self, range: Range<usize>) -> FactField {
+        FactField::span(self.unit.field, self.unit.text, range)
+    }
+
+    /// The first expression in the sentence that names a calendar day, as a `when` slot.
+    /// "Tuesday's election" names another event than the sentence's, so possessives are
+    /// skipped, and one in the main clause beats one in a relative clause ("Trump, who won
+    /// on Wednesday, met Obama on Thursday").
+    fn day_expression(&self) -> Option<FactField> {
+        let mut days: Vec<&timex::TimeExpression> = self.timexes.iter().collect();
+        days.sort_by_key(|t| self.in_relative_clause(&t.range));
+        days.into_iter().find_map(|t| {
+            let iso = t.iso8601()?;
+            let day = iso.get(..10)?;
+            chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+            let after = &self.unit.text[t.range.end..];
+            if after.starts_with("'s") || after.starts_with("’s") {
+                return None;
+            }
+            let mut field = self.field(t.range.clone());
+            field.normalized = Some(iso);
+            Some(field)
+        })
+    }
+
+    /// Whether the token at byte `range.start` hangs from a relative clause.
+    fn in_relative_clause(&self, range: &Range<usize>) -> bool {
+        let tokens = &self.sentence.tokens;
+        let Some(mut k) = tokens.iter().position(|t| t.range.start >= range.start) else {
+            return false;
+        };
+        for _ in 0..tokens.len() {
+            if tokens[k].deprel == "acl:relcl" {
+                return true;
+            }
+            match tokens[k].head {
+                Some(h) => k = h,
+                None => break,
+            }
+        }
+        false
+    }
+
+    /// The first place in a locative phrase of the sentence, as a `where` slot.
+    fn place(&self) -> Option<FactField> {
+        let v = self.view();
+        let run = place::locative(&v, 0..v.len())?;
+        let bytes = v.bytes(&run);
+        let mut field = self.field(bytes.clone());
+        field.entity_type = Some(EntityKind::Place.as_str().to_string());
+        Some(field)
+    }
+}
+
+/// Up to `max` key facts of `article`, best first. `anchor` (the publication time) resolves
+/// relative dates.
+pub fn extract(article: &Article, anchor: NaiveDateTime, max: usize) -> Vec<KeyFact> {
+    if max == 0 {
+        return Vec::new();
+    }
+    let pipeline = Pipeline::embedded();
+    let analysed: Vec<Analysed> = units(article)
+        .into_iter()
+        .map(|unit| {
+            let sentence = pipeline.analyze(unit.text, unit.range.clone());
+            let timexes = timex::recognize(&unit.text[unit.range.clone()], anchor)
+                .into_iter()
+                .map(|mut t| {
+                    t.range = t.range.start + unit.range.start..t.range.end + unit.range.start;
+                    t
+                })
+                .collect();
+            let first_word_name = first_word_is_name(&article.body, unit.text, &unit.range);
+            Analysed {
+                unit,
+                sentence,
+                timexes,
+                first_word_name,
+            }
+        })
+        .collect();
+    let body = article.body.as_str();
+    let mut scored: Vec<(f32, KeyFact)> = Vec::new();
+    let mut last_person: Option<FactField> = None;
+    for (index, a) in analysed.iter().enumerate() {
+        let v = a.view();
+        let reading = if a.unit.headline {
+            v.headline_predication()
+        } else {
+            v.parsed_predication().or_else(|| v.headline_predication())
+        };
+        let Some(p) = reading else {
+            if let Some(name) = v.person_names().last() {
+                last_person = Some(a.field(name));
+            }
+            continue;
+        };
+        let who_bytes = v.bytes(&p.who);
+        let who = resolve_who(a, &v, who_bytes, body, last_person.as_ref());
+        if let Some(name) = v.person_names().last() {
+            last_person = Some(a.field(name));
+        }
+        if let Some(w) = who.as_ref().filter(|w| w.entity_type.as_deref() == Some("person")) {
+            last_person = Some(w.clone());
+        }
+        let main = index == 0;
+        let context = |n| analysed.iter().skip(1).filter(|c| !c.unit.headline).take(n);
+        let when = a.day_expression().or_else(|| {
+            main.then(|| context(TIME_CONTEXT).find_map(Analysed::day_expression).or_else(|| publication_day(article)))
+                .flatten()
+        });
+        let where_ = a.place().or_else(|| {
+            main.then(|| {
+                let mut lead = context(PLACE_CONTEXT);
+                lead.next()
+                    .and_then(Analysed::place)
+                    .or_else(|| place::dateline(body).map(|r| place_field(Field::Body, body, r)))
+                    .or_else(|| lead.find_map(Analysed::place))
+            })
+            .flatten()
+        });
+        let fact = KeyFact {
+            who,
+            what: Some(a.field(v.bytes(&p.what))),
+            when,
+            where_,
+            evidence: a.field(a.unit.range.clone()),
+            confidence: 0.0,
+        };
+        let score = score(&fact, &a.unit, body);
+        scored.push((score, fact));
+    }
+    scored.sort_by(|x, y| y.0.total_cmp(&x.0));
+    let mut out: Vec<KeyFact> = Vec::new();
+    for (score, mut fact) in scored {
+        if out.iter().any(|f| same_fact(f, &fact)) {
+            continue;
+        }
+        fact.confidence = score.clamp(0.0, 1.0);
+        out.push(fact);
+        if out.len() == max {
+            break;
+        }
+    }
+    out
+}
+
+/// The publication day as the main event's `when`, for an article whose headline and lead
+/// name no day: news reports the day's events, and on the development set the annotated
+/// date equals the publication day for 8 of the 9 such articles. The slot has no text and
+/// an empty location: the article does not state it. Never from the request time.
+fn publication_day(article: &Article) -> Option<FactField> {
+    let day = article.published_at?.date_naive();
+    let mut field = FactField::span(Field::Body, &article.body, 0..0);
+    field.normalized = Some(day.format("%Y-%m-%d").to_string());
+    Some(field)
+}
+
+/// Whether the capitalised first word of a sentence is a name: the article also writes it
+/// capitalised mid-sentence.
+fn first_word_is_name(body: &str, text: &str, range: &Range<usize>) -> bool {
+    let first = text[range.clone()].split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
+    if first.len() < 2 || !first.chars().next().is_some_and(char::is_uppercase) {
+        return false;
+    }
+    body.match_indices(first).any(|(i, _)| {
+        let before = body[..i].trim_end_matches(' ');
+        let after = body[i + first.len()..].chars().next();
+        before.len() < i
+            && before.chars().last().is_some_and(|c| c.is_lowercase() || c == ',')
+            && !after.is_some_and(char::is_alphanumeric)
     })
 }
 
-/// Byte ranges of runs of capitalised words inside `sentence`. A lone capitalised first
-/// word is skipped: sentence case, not a name.
-fn capitalised_runs(text: &str, sentence: Range<usize>) -> Vec<Range<usize>> {
-    let mut runs: Vec<Range<usize>> = Vec::new();
-    let mut open: Option<Range<usize>> = None;
-    let mut position = sentence.start;
-    for (index, word) in text[sentence].split(' ').enumerate() {
-        let range = position..position + word.len();
-        position = range.end + 1;
-        if word.chars().next().is_some_and(char::is_uppercase) {
-            open = Some(open.map_or(range.clone(), |run| run.start..range.end));
-            continue;
-        }
-        if let Some(run) = open.take() {
-            let lone_first_word = index == 1;
-            if !lone_first_word {
-                runs.push(run);
-            }
+fn place_field(field: Field, text: &str, range: Range<usize>) -> FactField {
+    let mut f = FactField::span(field, text, range);
+    f.entity_type = Some(EntityKind::Place.as_str().to_string());
+    f
+}
+
+/// The `who` slot for the subject at `bytes`: pronouns resolved to the last person named,
+/// a lone surname expanded to the full name the article gives.
+fn resolve_who(
+    a: &Analysed,
+    v: &View,
+    bytes: Range<usize>,
+    body: &str,
+    last_person: Option<&FactField>,
+) -> Option<FactField> {
+    let word = a.unit.text[bytes.clone()].to_lowercase();
+    if PERSON_PRONOUNS.contains(&word.as_str()) {
+        return last_person.cloned();
+    }
+    let kind = v.entity_at(&bytes).map(|e| e.kind);
+    if kind == Some(EntityKind::Person) {
+        if let Some(full) = full_name(body, &a.unit.text[bytes.clone()]) {
+            let mut f = FactField::span(Field::Body, body, full);
+            f.entity_type = Some(EntityKind::Person.as_str().to_string());
+            return Some(f);
         }
     }
-    runs.extend(open);
-    runs
+    let mut f = a.field(bytes);
+    f.entity_type = kind
+        .filter(|k| matches!(k, EntityKind::Person | EntityKind::Organization | EntityKind::Place))
+        .map(|k| k.as_str().to_string());
+    Some(f)
+}
+
+/// Byte range in `body` of the first "Given Surname" (optionally with a middle initial) for
+/// a subject that is a lone surname.
+fn full_name(body: &str, surname: &str) -> Option<Range<usize>> {
+    let single = !surname.contains(char::is_whitespace)
+        && surname.chars().next().is_some_and(char::is_uppercase)
+        && surname.chars().skip(1).any(char::is_lowercase)
+        && surname.chars().all(|c| c.is_alphabetic() || c == '-');
+    if !single {
+        return None;
+    }
+    let window = &body[..floor_char_boundary(body, NAME_WINDOW)];
+    // The most frequent full form: "Michelle Obama" may come first in a story about Barack.
+    let mut forms: Vec<(&str, usize, Range<usize>)> = Vec::new();
+    for (at, _) in window.match_indices(surname) {
+        let end = at + surname.len();
+        if window[end..].starts_with(|c: char| c.is_alphanumeric()) {
+            continue;
+        }
+        let from = floor_char_boundary(window, at.saturating_sub(GIVEN_NAME_BYTES));
+        let Some(given) = GIVEN_NAME.captures(&window[from..at]).and_then(|c| c.get(1)) else {
+            continue;
+        };
+        if NOT_GIVEN_NAMES.contains(&given.as_str().to_lowercase().as_str()) {
+            continue;
+        }
+        match forms.iter_mut().find(|f| f.0 == given.as_str()) {
+            Some(f) => f.1 += 1,
+            None => forms.push((given.as_str(), 1, from + given.start()..end)),
+        }
+    }
+    // A form seen once may be a greeting or a glued caption ("Hi Toblerone").
+    forms.into_iter().rev().filter(|f| f.1 >= 2).max_by_key(|f| f.1).map(|f| f.2)
+}
+
+/// Rank of a tuple: headline first, then lead order; complete tuples and subjects the
+/// article keeps naming rise.
+fn score(fact: &KeyFact, unit: &Unit, body: &str) -> f32 {
+    let position = if unit.headline {
+        1.0
+    } else {
+        0.8 * 0.9f32.powi(unit.position as i32)
+    };
+    let filled = [fact.when.is_some(), fact.where_.is_some()].iter().filter(|&&b| b).count() as f32;
+    let salience = fact
+        .who
+        .as_ref()
+        .and_then(|w| w.text.split_whitespace().last())
+        .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+        .map_or(0.0, |w| (body.matches(w).count().min(5) as f32) / 5.0);
+    position * (0.8 + 0.1 * filled) + 0.1 * salience - if fact.who.is_none() { 0.3 } else { 0.0 }
+}
+
+/// Two tuples about the same thing: same subject and same verb.
+fn same_fact(a: &KeyFact, b: &KeyFact) -> bool {
+    let key = |f: &KeyFact| {
+        (
+            f.who.as_ref().map(|w| w.text.to_lowercase()),
+            f.what.as_ref().and_then(|w| w.text.split_whitespace().next().map(str::to_lowercase)),
+        )
+    };
+    key(a) == key(b)
+}
+
+/// The sentences facts are read from: the headline, then the body's first content
+/// sentences.
+fn units(article: &Article) -> Vec<Unit<'_>> {
+    let mut out = Vec::new();
+    let title = article.title.as_str();
+    let trimmed = title.trim();
+    if !trimmed.is_empty() {
+        let start = title.len() - title.trim_start().len();
+        out.push(Unit {
+            field: Field::Title,
+            text: title,
+            range: start..start + trimmed.len(),
+            headline: true,
+            position: 0,
+        });
+    }
+    let body = article.body.as_str();
+    let window = floor_char_boundary(body, SPLIT_WINDOW);
+    let mut sentences = split_sentences(&body[..window]);
+    if window < body.len() {
+        sentences.pop(); // cut by the window
+    }
+    let content = classify_sentences(body, &sentences)
+        .into_iter()
+        .filter(|v| v.is_content() && body.get(v.content.clone()).is_some_and(|s| s.split_whitespace().count() >= 3))
+        .map(|v| v.content);
+    let mut position = 0;
+    for range in content {
+        // A pasted article's first line without closing punctuation is its headline.
+        let headline = out.is_empty() && is_headline_line(body, &range);
+        out.push(Unit {
+            field: Field::Body,
+            text: body,
+            range,
+            headline,
+            position,
+        });
+        if !headline {
+            position += 1;
+        }
+        if position == LEAD_SENTENCES {
+            break;
+        }
+    }
+    out
+}
+
+/// A line of its own that does not end like a sentence.
+fn is_headline_line(body: &str, range: &Range<usize>) -> bool {
+    let line_end = body[range.end..].starts_with('\n') || body[range.end..].trim().is_empty();
+    let open = !body[range.clone()].ends_with(['.', '!', '?', '"', '”', '\'', '’']);
+    line_end && open
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn anchor() -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2021, 3, 10).unwrap().and_hms_opt(12, 0, 0).unwrap()
+    }
+
+    fn article(title: &str, body: &str) -> Article {
+        Article {
+            title: title.to_string(),
+            body: body.to_string(),
+            ..Article::default()
+        }
+    }
+
+    fn text(f: &Option<FactField>) -> Option<&str> {
+        f.as_ref().map(|f| f.text.as_str())
+    }
+
+    #[test]
+    fn headline_fact_takes_time_and_place_from_the_lead() {
+        let a = article(
+            "Anna Berg opens new bridge in Springfield",
+            "Mayor Anna Berg opened the new river bridge on Tuesday, after three years of work. \
+             The bridge cost 40 million dollars.",
+        );
+        let facts = extract(&a, anchor(), 3);
+        let top = &facts[0];
+        assert_eq!(text(&top.who), Some("Anna Berg"));
+        assert_eq!(text(&top.what), Some("opens new bridge in Springfield"));
+        assert_eq!(text(&top.where_), Some("Springfield"));
+        let when = top.when.as_ref().unwrap();
+        assert_eq!(when.text, "Tuesday");
+        assert_eq!(when.normalized.as_deref(), Some("2021-03-09"));
+        assert_eq!(when.location.field, Field::Body);
+        assert_eq!(top.evidence.location.field, Field::Title);
+        assert!(top.confidence > 0.0 && top.confidence <= 1.0);
+    }
+
+    #[test]
+    fn no_time_expression_means_no_when() {
+        let a = article("Acme Corp closes factory in Leeds", "Acme Corp is closing its factory in Leeds.");
+        let facts = extract(&a, anchor(), 2);
+        assert!(facts.iter().all(|f| f.when.is_none()));
+    }
+
+    #[test]
+    fn surname_expands_and_pronoun_resolves() {
+        let a = article(
+            "",
+            "Senator Maria Lopez resigned from the committee on Monday. \
+             Lopez said she would stay in the Senate.",
+        );
+        let facts = extract(&a, anchor(), 5);
+        assert!(facts.iter().any(|f| text(&f.who) == Some("Maria Lopez")), "{facts:#?}");
+        for f in &facts {
+            let who = f.who.as_ref().unwrap();
+            assert_ne!(who.text.to_lowercase(), "she");
+        }
+    }
+
+    #[test]
+    fn offsets_are_code_points_into_their_field() {
+        let a = article("Café owner José Núñez wins award in Málaga", "José Núñez won the award on Friday.");
+        let facts = extract(&a, anchor(), 2);
+        let who = facts[0].who.as_ref().unwrap();
+        let chars: Vec<char> = a.title.chars().collect();
+        let got: String = chars[who.location.start as usize..who.location.end as usize].iter().collect();
+        assert_eq!(got, who.text);
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        for body in ["", " ", "\n\n", "é🙂—“", ":", "a", "— - -- : | ' \" ...", &"word ".repeat(5000)] {
+            for title in ["", "Ünïcode: 🙂 - ", "'", ":"] {
+                let _ = extract(&article(title, body), anchor(), 5);
+            }
+        }
+        assert!(extract(&article("A b", "Some text here."), anchor(), 0).is_empty());
+    }
 }

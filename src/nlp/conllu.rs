@@ -30,6 +30,9 @@ pub struct GoldSentence {
     pub deprels: Vec<String>,
     /// All mention spans, nested ones included.
     pub mentions: Vec<GoldMention>,
+    /// Only named entities are annotated (NER data such as wikigold): other mentions are
+    /// missing and there is no POS or tree annotation.
+    pub names_only: bool,
 }
 
 impl GoldSentence {
@@ -139,6 +142,59 @@ fn read_entity_field(
     }
 }
 
+/// Parses CoNLL-2003 style `word TAG` lines (IOB1 or IOB2) as name-only sentences:
+/// PER, LOC and ORG become person, place and organization; other types are dropped.
+pub fn parse_iob(text: &str) -> Vec<GoldSentence> {
+    let mut out = Vec::new();
+    let mut cur = GoldSentence {
+        names_only: true,
+        ..GoldSentence::default()
+    };
+    let mut open: Option<(usize, String)> = None;
+    let close = |cur: &mut GoldSentence, open: &mut Option<(usize, String)>| {
+        if let Some((start, ty)) = open.take() {
+            let kind = match ty.as_str() {
+                "PER" => Some(EntityKind::Person),
+                "LOC" => Some(EntityKind::Place),
+                "ORG" => Some(EntityKind::Organization),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                cur.mentions.push(GoldMention {
+                    tokens: start..cur.words.len(),
+                    kind,
+                });
+            }
+        }
+    };
+    for line in text.lines().chain(std::iter::once("")) {
+        let mut cols = line.split_whitespace();
+        let (Some(word), Some(tag)) = (cols.next(), cols.last()) else {
+            close(&mut cur, &mut open);
+            if !cur.words.is_empty() {
+                out.push(std::mem::replace(
+                    &mut cur,
+                    GoldSentence {
+                        names_only: true,
+                        ..GoldSentence::default()
+                    },
+                ));
+            }
+            continue;
+        };
+        let (prefix, ty) = tag.split_once('-').unwrap_or((tag, ""));
+        let continues = prefix == "I" && open.as_ref().is_some_and(|(_, t)| t == ty);
+        if !continues {
+            close(&mut cur, &mut open);
+            if prefix == "I" || prefix == "B" {
+                open = Some((cur.words.len(), ty.to_string()));
+            }
+        }
+        cur.words.push(word.to_string());
+    }
+    out
+}
+
 /// Document names per split, read from GUM's `splits.md` (`## train` followed by
 /// `  * GUM_...` lines).
 #[derive(Clone, Debug, Default)]
@@ -228,6 +284,27 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn reads_iob_names() {
+        let s = parse_iob("The I-ORG\nMad I-ORG\nband O\nin O\nTokyo I-LOC\nJapanese I-MISC\n\nKim B-PER\nLee B-PER\n");
+        assert_eq!(s.len(), 2);
+        assert!(s[0].names_only);
+        assert_eq!(
+            s[0].mentions,
+            [
+                GoldMention {
+                    tokens: 0..2,
+                    kind: EntityKind::Organization
+                },
+                GoldMention {
+                    tokens: 4..5,
+                    kind: EntityKind::Place
+                },
+            ]
+        );
+        assert_eq!(s[1].mentions.len(), 2);
     }
 
     #[test]

@@ -294,7 +294,8 @@ impl EntityTagger {
             .collect()
     }
 
-    /// Trains both layers on gold mentions. `tags`, `heads` and `deprels` give the analysis
+    /// Trains both layers on gold mentions; sentences marked `names_only` train only the
+    /// inner layer, and only on their trustworthy tokens. `tags`, `heads` and `deprels` give the analysis
     /// the features see (ideally predicted, so training matches use).
     pub fn train(
         sentences: &[GoldSentence],
@@ -312,12 +313,20 @@ impl EntityTagger {
             for _ in 0..iterations {
                 rng.shuffle(&mut order);
                 for &si in &order {
+                    let s = &sentences[si];
+                    if s.names_only && layer == Layer::Outer {
+                        continue;
+                    }
                     let (tags, heads, rels) = &analyses[si];
-                    let gold = encode(&gold_layer(&sentences[si].mentions, layer), tags.len());
+                    let gold = encode(&gold_layer(&s.mentions, layer), tags.len());
+                    let known = known_labels(s, &cached[si], tags, &gold);
                     let ctx = context(&cached[si], tags, heads, rels);
                     ctx.run(|feats, i, prev, _| {
                         trainer.scores(feats, &mut scores);
                         let guess = argmax_allowed(&scores, |c| valid(prev, c)).unwrap_or(0);
+                        if !known[i] {
+                            return guess;
+                        }
                         // After a missed start the gold I-k is unreachable; B-k is the best
                         // reachable target.
                         let truth = if valid(prev, gold[i]) { gold[i] } else { gold[i] - 1 };
@@ -353,6 +362,32 @@ impl EntityTagger {
         }
         Ok(EntityTagger { outer, inner })
     }
+}
+
+/// Which gold labels can be trusted. Name-only data (e.g. wikigold) leaves common nouns,
+/// pronouns and possessive "'s" unannotated although GUM marks them as (part of) mentions,
+/// so there only name tokens and tokens that never belong to a mention count.
+fn known_labels(s: &GoldSentence, w: &[WordFeats], tags: &[Upos], gold: &[usize]) -> Vec<bool> {
+    if !s.names_only {
+        return vec![true; gold.len()];
+    }
+    let possessive = hash_bytes(b"'s");
+    (0..gold.len())
+        .map(|i| {
+            gold[i] != 0
+                || (matches!(
+                    tags[i],
+                    Upos::Verb
+                        | Upos::Aux
+                        | Upos::Adp
+                        | Upos::Punct
+                        | Upos::Cconj
+                        | Upos::Sconj
+                        | Upos::Adv
+                        | Upos::Part
+                ) && w[i].lc != possessive)
+        })
+        .collect()
 }
 
 /// Gold relations interned for training-time features (unknown ones become "dep").

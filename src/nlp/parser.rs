@@ -340,9 +340,11 @@ fn root_class() -> usize {
     DEPRELS.iter().position(|d| *d == "root").unwrap_or(0)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn label_features(
     w: &[WordFeats],
     tags: &[Upos],
+    punct_prefix: &[usize],
     children: &[Vec<usize>],
     heads: &[Option<usize>],
     d: usize,
@@ -358,7 +360,7 @@ fn label_features(
     let first_child_t = dchildren.first().map_or(0, |&c| tag(c));
     let last_child_t = dchildren.last().map_or(0, |&c| tag(c));
     let (lo, hi) = (d.min(h), d.max(h));
-    let puncts_between = (lo + 1..hi).filter(|&i| tags[i] == Upos::Punct).count().min(2) as u64;
+    let puncts_between = (punct_prefix[hi] - punct_prefix[lo + 1]).min(2) as u64;
     let hh = heads[h].map_or(300, tag);
     let prev_t = d.checked_sub(1).map_or(200, tag);
     let next_t = if d + 1 < w.len() { tag(d + 1) } else { 200 };
@@ -387,7 +389,7 @@ fn label_features(
         key2(21, key2(0, dt, ht), dir ^ (u64::from(d == 0) << 1)),
         key2(22, w[d].shape, dt),
     ]);
-    for &c in dchildren {
+    for &c in near(dchildren, d, WINDOW) {
         if matches!(
             tags[c],
             Upos::Adp | Upos::Sconj | Upos::Part | Upos::Det | Upos::Aux | Upos::Pron | Upos::Cconj
@@ -396,14 +398,39 @@ fn label_features(
             out.push(key3(31, w[c].lc, dir, dt));
         }
     }
-    for &c in &children[h] {
+    for &c in near(&children[h], h, WINDOW) {
         if c != d && matches!(tags[c], Upos::Aux | Upos::Part | Upos::Sconj | Upos::Adp) {
             out.push(key3(32, w[c].lc, dir, dt));
         }
-        if c != d && c.abs_diff(d) == 1 {
+    }
+    for c in [d.checked_sub(1), Some(d + 1)].into_iter().flatten() {
+        if c < w.len() && heads[c] == Some(h) {
             out.push(key3(33, tag(c), dt, u64::from(c < d)));
         }
     }
+}
+
+/// Children considered for function-word features lie within this distance, which keeps
+/// labelling linear even for pathological flat trees.
+const WINDOW: usize = 6;
+
+/// The part of a sorted child list within `radius` of `center`.
+fn near(children: &[usize], center: usize, radius: usize) -> &[usize] {
+    let lo = children.partition_point(|&c| c + radius < center);
+    let hi = children.partition_point(|&c| c <= center + radius);
+    &children[lo..hi.max(lo)]
+}
+
+/// `prefix[i]` = punctuation tokens before word `i`.
+fn punct_prefix(tags: &[Upos]) -> Vec<usize> {
+    let mut prefix = Vec::with_capacity(tags.len() + 1);
+    let mut n = 0;
+    prefix.push(0);
+    for t in tags {
+        n += usize::from(*t == Upos::Punct);
+        prefix.push(n);
+    }
+    prefix
 }
 
 fn children_of(heads: &[Option<usize>]) -> Vec<Vec<usize>> {
@@ -433,13 +460,14 @@ impl Labeller {
 
     pub(crate) fn label_feats(&self, w: &[WordFeats], tags: &[Upos], heads: &[Option<usize>]) -> Vec<&'static str> {
         let children = children_of(heads);
+        let prefix = punct_prefix(tags);
         let root = root_class();
         let mut feats = Vec::with_capacity(48);
         let mut scores = vec![0.0f32; DEPRELS.len()];
         (0..w.len())
             .map(|d| match heads[d] {
                 Some(h) if h < w.len() => {
-                    label_features(w, tags, &children, heads, d, h, &mut feats);
+                    label_features(w, tags, &prefix, &children, heads, d, h, &mut feats);
                     self.model.scores(&feats, &mut scores);
                     let best = argmax_allowed(&scores, |c| c != root).unwrap_or(0);
                     DEPRELS[best]
@@ -469,13 +497,14 @@ impl Labeller {
             for &si in &order {
                 let s = &sentences[si];
                 let children = children_of(&s.heads);
+                let prefix = punct_prefix(&tags[si]);
                 for d in 0..s.words.len() {
                     let Some(h) = s.heads[d] else { continue };
                     let Some(gold) = intern_deprel(&s.deprels[d]).and_then(|g| DEPRELS.iter().position(|x| *x == g))
                     else {
                         continue;
                     };
-                    label_features(&cached[si], &tags[si], &children, &s.heads, d, h, &mut feats);
+                    label_features(&cached[si], &tags[si], &prefix, &children, &s.heads, d, h, &mut feats);
                     trainer.scores(&feats, &mut scores);
                     let guess = argmax_allowed(&scores, |c| c != root).unwrap_or(0);
                     trainer.update(&feats, gold, guess);

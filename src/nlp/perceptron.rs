@@ -153,8 +153,20 @@ impl Trainer {
             .collect();
         entries.sort_unstable_by_key(|(k, _)| *k);
         let keys: Vec<u32> = entries.iter().map(|(k, _)| *k).collect();
-        let weights: Vec<u8> = entries.into_iter().flat_map(|(_, w)| w).collect();
-        Model::build(n, top, &keys, &weights)
+        let counts: Vec<u32> = entries
+            .iter()
+            .map(|(_, row)| row.iter().filter(|c| **c != 0).count() as u32)
+            .collect();
+        let pairs: Vec<(u8, u8)> = entries
+            .iter()
+            .flat_map(|(_, row)| {
+                row.iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c != 0)
+                    .map(|(class, c)| (class as u8, *c))
+            })
+            .collect();
+        Model::build(n, top, &keys, &counts, pairs)
     }
 }
 
@@ -217,32 +229,24 @@ pub(crate) struct Model {
 impl Model {
     /// A model with no weights: every class scores zero.
     pub(crate) fn empty(classes: usize) -> Model {
-        Model::build(classes, 1.0, &[], &[])
+        Model::build(classes, 1.0, &[], &[], Vec::new())
     }
 
-    /// `keys` are unique and ascending; `codes` holds `classes` quantised weights per key.
-    fn build(classes: usize, top: f32, keys: &[u32], codes: &[u8]) -> Model {
+    /// `keys` are unique and ascending; row `i` owns the next `counts[i]` of `entries`.
+    fn build(classes: usize, top: f32, keys: &[u32], counts: &[u32], entries: Vec<(u8, u8)>) -> Model {
         // Load factor about 3/4: the slot array stays small and cache-resident.
         let cap = (keys.len() + keys.len() / 3 + 1).max(2);
         let mut slots = vec![[0u32; 3]; cap];
-        let mut entries = Vec::new();
-        for (row, &k) in keys.iter().enumerate() {
+        let mut start = 0u32;
+        for (&k, &len) in keys.iter().zip(counts) {
             let mut i = Self::home(k, cap);
             while slots[i][0] != 0 && slots[i][0] != k {
                 i = if i + 1 == cap { 0 } else { i + 1 };
             }
-            if slots[i][0] == k {
-                continue;
+            if slots[i][0] == 0 {
+                slots[i] = [k, start, len];
             }
-            let start = entries.len() as u32;
-            entries.extend(
-                codes[row * classes..(row + 1) * classes]
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| **c != 0)
-                    .map(|(class, c)| (class as u8, *c)),
-            );
-            slots[i] = [k, start, entries.len() as u32 - start];
+            start += len;
         }
         Model {
             classes,
@@ -271,33 +275,55 @@ impl Model {
     }
 
     /// Scores of every class.
+    ///
+    /// Lookups are cache-miss bound, so they run in passes over a block of features: first
+    /// all home slots are loaded (independent loads the CPU overlaps), then collisions are
+    /// resolved, then the weight runs are read.
     pub(crate) fn scores(&self, feats: &[u64], out: &mut [f32]) {
+        const BLOCK: usize = 64;
         out.iter_mut().for_each(|s| *s = 0.0);
         let cap = self.slots.len();
-        for &f in feats {
-            let k = fold_key(f);
-            let mut i = Self::home(k, cap);
-            loop {
-                let [key, start, len] = self.slots[i];
-                if key == k {
-                    let run = &self.entries[start as usize..(start + len) as usize];
-                    for &(class, code) in run {
-                        if let Some(s) = out.get_mut(usize::from(class)) {
-                            *s += self.lut[usize::from(code)];
-                        }
+        let mut keys = [0u32; BLOCK];
+        let mut home = [[0u32; 3]; BLOCK];
+        let mut runs = [(0u32, 0u32); BLOCK];
+        let mut first = [(0u8, 0u8); BLOCK];
+        for block in feats.chunks(BLOCK) {
+            let m = block.len();
+            for j in 0..m {
+                keys[j] = fold_key(block[j]);
+                home[j] = self.slots[Self::home(keys[j], cap)];
+            }
+            for j in 0..m {
+                let k = keys[j];
+                let mut slot = home[j];
+                let mut i = Self::home(k, cap);
+                while slot[0] != k && slot[0] != 0 {
+                    i = if i + 1 == cap { 0 } else { i + 1 };
+                    slot = self.slots[i];
+                }
+                runs[j] = if slot[0] == k { (slot[1], slot[2]) } else { (0, 0) };
+            }
+            for j in 0..m {
+                let (start, len) = runs[j];
+                if len > 0 {
+                    first[j] = self.entries[start as usize];
+                }
+            }
+            for &(start, len) in &runs[..m] {
+                let run = &self.entries[start as usize..(start + len) as usize];
+                for &(class, code) in run {
+                    if let Some(s) = out.get_mut(usize::from(class)) {
+                        *s += self.lut[usize::from(code)];
                     }
-                    break;
                 }
-                if key == 0 {
-                    break;
-                }
-                i = if i + 1 == cap { 0 } else { i + 1 };
             }
         }
+        // `first` only exists to issue the entry loads early.
+        std::hint::black_box(&first);
     }
 
     /// Serialises as `classes u32, rows u32, top f32`, the sorted keys as LEB128 deltas, then
-    /// the dense quantised rows in key order.
+    /// per row in key order its entry count (one byte) and `(class, weight)` byte pairs.
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&(self.classes as u32).to_le_bytes());
         out.extend_from_slice(&(self.rows as u32).to_le_bytes());
@@ -318,13 +344,11 @@ impl Model {
                 out.push(byte | 0x80);
             }
         }
-        let mut row = vec![0u8; self.classes];
         for [_, start, len] in slots {
-            row.iter_mut().for_each(|c| *c = 0);
+            out.push(len as u8);
             for &(class, code) in &self.entries[start as usize..(start + len) as usize] {
-                row[usize::from(class)] = code;
+                out.extend_from_slice(&[class, code]);
             }
-            out.extend_from_slice(&row);
         }
     }
 
@@ -333,39 +357,47 @@ impl Model {
         let classes = read_u32(input)? as usize;
         let rows = read_u32(input)? as usize;
         let top = f32::from_bits(read_u32(input)?);
-        if classes == 0 || classes > 256 || !top.is_finite() || top <= 0.0 {
+        if classes == 0 || classes > 255 || !top.is_finite() || top <= 0.0 {
             return Err(NlpError::Format("bad model header".into()));
         }
         if rows > input.len() {
             return Err(NlpError::Format("bad row count".into()));
         }
+        let truncated = || NlpError::Format("truncated model".into());
+        let mut bytes = input.iter().copied();
         let mut keys = Vec::with_capacity(rows);
         let mut last = 0u32;
-        let mut pos = 0;
         for _ in 0..rows {
             let mut d = 0u32;
             let mut shift = 0;
             loop {
-                let byte = *input
-                    .get(pos)
-                    .ok_or_else(|| NlpError::Format("truncated keys".into()))?;
-                pos += 1;
+                let byte = bytes.next().ok_or_else(truncated)?;
                 d |= u32::from(byte & 0x7f).checked_shl(shift).unwrap_or(0);
                 shift += 7;
-                if byte & 0x80 == 0 || shift > 35 {
+                if byte & 0x80 == 0 {
                     break;
                 }
             }
             last = last.wrapping_add(d);
             keys.push(last);
         }
-        let need = rows * classes;
-        if input.len() < pos + need {
-            return Err(NlpError::Format("truncated weights".into()));
+        let mut counts = Vec::with_capacity(rows);
+        let mut entries = Vec::new();
+        for _ in 0..rows {
+            let len = bytes.next().ok_or_else(truncated)?;
+            counts.push(u32::from(len));
+            for _ in 0..len {
+                let class = bytes.next().ok_or_else(truncated)?;
+                let code = bytes.next().ok_or_else(truncated)?;
+                if usize::from(class) >= classes {
+                    return Err(NlpError::Format("class out of range".into()));
+                }
+                entries.push((class, code));
+            }
         }
-        let model = Model::build(classes, top, &keys, &input[pos..pos + need]);
-        *input = &input[pos + need..];
-        Ok(model)
+        let used = input.len() - bytes.len();
+        *input = &input[used..];
+        Ok(Model::build(classes, top, &keys, &counts, entries))
     }
 }
 

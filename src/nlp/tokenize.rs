@@ -73,6 +73,8 @@ fn url_len(s: &str) -> Option<usize> {
     if !s[first..].starts_with(['.', ':', '@', '-']) {
         return None;
     }
+    // Bound the work per word on pathological inputs (megabytes without whitespace).
+    let s = &s[..floor_boundary(s, 2048)];
     let lower = s.to_ascii_lowercase();
     let url_like = lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("www.") || {
         let core = lower.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '/');

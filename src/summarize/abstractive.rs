@@ -165,32 +165,87 @@ impl AbstractiveModel {
 
     /// Summarises `text`, chunking it when it exceeds the model's window.
     pub fn summarize(&self, text: &str, params: &AbstractiveParams) -> Result<AbstractiveOutput, RustBertError> {
+        let mut outputs = self.summarize_many(&[text], params)?;
+        Ok(outputs.pop().expect("one output per text"))
+    }
+
+    /// Summarises several texts with the same settings, batching the model calls: every
+    /// chunk of every text goes through [`AbstractiveModel::generate_batched`] together.
+    pub fn summarize_many(
+        &self,
+        texts: &[&str],
+        params: &AbstractiveParams,
+    ) -> Result<Vec<AbstractiveOutput>, RustBertError> {
         let budget = self.chunk_budget();
-        let input_tokens = self.count_tokens(text);
-        let mut chunks = plan_chunks(text, budget, |s| self.count_tokens(s));
-        let first_level = chunks.len().max(1);
-        loop {
-            let summaries = self.generate(&chunks, params)?;
-            if summaries.len() <= 1 {
-                let text = summaries.into_iter().next().unwrap_or_default();
-                return Ok(AbstractiveOutput {
-                    text,
-                    chunks: first_level,
-                    input_tokens,
-                });
+        let count = |s: &str| self.count_tokens(s);
+        let mut rounds: Vec<Vec<String>> = texts.iter().map(|text| plan_chunks(text, budget, count)).collect();
+        let mut outputs: Vec<AbstractiveOutput> = texts
+            .iter()
+            .zip(&rounds)
+            .map(|(text, chunks)| AbstractiveOutput {
+                text: String::new(),
+                chunks: chunks.len().max(1),
+                input_tokens: count(text),
+            })
+            .collect();
+        let mut open: Vec<usize> = (0..texts.len()).collect();
+        while !open.is_empty() {
+            let inputs: Vec<String> = open.iter().flat_map(|&i| rounds[i].iter().cloned()).collect();
+            let mut summaries = self.generate_batched(&inputs, params)?.into_iter();
+            let mut still_open = Vec::new();
+            for &i in &open {
+                let chunk_summaries: Vec<String> = summaries.by_ref().take(rounds[i].len()).collect();
+                if chunk_summaries.len() <= 1 {
+                    outputs[i].text = chunk_summaries.into_iter().next().unwrap_or_default();
+                    continue;
+                }
+                let joined = chunk_summaries.join(" ");
+                let next = plan_chunks(&joined, budget, count);
+                // Each round must shrink the text; if the summaries are as long as their
+                // inputs (max_tokens near the window), summarise the first window-full.
+                rounds[i] = if next.len() < rounds[i].len() { next } else { next.into_iter().take(1).collect() };
+                still_open.push(i);
             }
-            let joined = summaries.join(" ");
-            let next = plan_chunks(&joined, budget, |s| self.count_tokens(s));
-            // Each round must shrink the text; if the summaries are as long as their inputs
-            // (max_tokens near the window), summarise the first window-full of them instead.
-            chunks = if next.len() < chunks.len() {
-                next
-            } else {
-                next.into_iter().take(1).collect()
-            };
+            open = still_open;
         }
+        Ok(outputs)
+    }
+
+    /// Generates a summary per input, in input order. Inputs are sorted by length and cut
+    /// into groups whose padded size (longest input x group size) stays within
+    /// `BATCH_TOKEN_BUDGET`, so that short inputs are not padded to the longest one.
+    fn generate_batched(&self, inputs: &[String], params: &AbstractiveParams) -> Result<Vec<String>, RustBertError> {
+        let lengths: Vec<usize> = inputs.iter().map(|text| self.count_tokens(text) + 2).collect();
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
+        order.sort_by_key(|&i| lengths[i]);
+        let mut results = vec![String::new(); inputs.len()];
+        let mut group: Vec<usize> = Vec::new();
+        let flush = |group: &mut Vec<usize>, results: &mut Vec<String>| -> Result<(), RustBertError> {
+            if group.is_empty() {
+                return Ok(());
+            }
+            let texts: Vec<String> = group.iter().map(|&i| inputs[i].clone()).collect();
+            for (&i, summary) in group.iter().zip(self.generate(&texts, params)?) {
+                results[i] = summary;
+            }
+            group.clear();
+            Ok(())
+        };
+        for i in order {
+            // Sorted ascending, so this input is the group's longest.
+            if !group.is_empty() && lengths[i] * (group.len() + 1) > BATCH_TOKEN_BUDGET {
+                flush(&mut group, &mut results)?;
+            }
+            group.push(i);
+        }
+        flush(&mut group, &mut results)?;
+        Ok(results)
     }
 }
+
+/// Padded input tokens one generation call may hold. Bounds memory (beams multiply it) and
+/// keeps padding waste low.
+const BATCH_TOKEN_BUDGET: usize = 8192;
 
 /// Cuts `text` into pieces of at most `budget` tokens (as `count` measures them), breaking
 /// between sentences, and inside a sentence at spaces only when the sentence alone is too

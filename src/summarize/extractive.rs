@@ -11,11 +11,18 @@
 //! Ranking follows PacSum (Zheng & Lapata, 2019): a sentence is central when
 //! it is similar to the sentences *after* it, since news states a point and
 //! then elaborates it, while similarity to earlier sentences marks repetition.
-//! On top of that: a position prior (the inverted pyramid), similarity to the
-//! title when one is given, and maximal marginal relevance (MMR) so the
-//! summary does not say the same thing twice. Similarity is TF-IDF cosine
-//! ([`RankMode::Lexical`]), embedding cosine ([`RankMode::Semantic`]), or the
-//! mean of both ([`RankMode::Hybrid`]).
+//! On top of that: a position prior (the inverted pyramid) scaled by how
+//! central the opening sentence is, similarity to the title when one is
+//! given, and maximal marginal relevance (MMR) so the summary does not say
+//! the same thing twice. A summary that keeps a large share of the article
+//! ([`SummaryLength::Ratio`]) is ranked as a digest instead: undirected
+//! centrality, no position prior, so it covers the whole body (see
+//! [`Config`]).
+//!
+//! Similarity is TF-IDF cosine over stemmed content words
+//! ([`RankMode::Lexical`]), embedding cosine above the article's mean
+//! ([`RankMode::Semantic`]), or the mean of both ([`RankMode::Hybrid`]); the
+//! title is always compared lexically.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -40,7 +47,8 @@ pub enum RankMode<'a> {
     /// TF-IDF cosine over stemmed content words; needs no model.
     Lexical,
     /// Cosine of sentence embeddings, one per candidate sentence in the order
-    /// of [`Document::candidate_texts`].
+    /// of [`Document::candidate_texts`]. Any length works; vectors are
+    /// normalised here and non-finite components count as zero.
     Semantic(&'a [Vec<f32>]),
     /// Mean of the lexical and the embedding similarity.
     Hybrid(&'a [Vec<f32>]),
@@ -140,7 +148,7 @@ impl Document {
                 (false, true) => boilerplate.push(range.clone()),
             }
         }
-        let mut vocab = Vocabulary::default();
+        let mut vocab = Vocabulary::with_capacity(body.len() / 8);
         let counts: Vec<Vec<(u32, f32)>> = candidates.iter().map(|r| vocab.term_counts(&body[r.clone()])).collect();
         let title_counts = title.map(|t| vocab.term_counts(t)).unwrap_or_default();
         let idf = inverse_document_frequency(&counts, vocab.len());
@@ -266,19 +274,33 @@ fn similarity_matrix(doc: &Document, ranked: usize, mode: RankMode) -> Vec<f32> 
     };
     let lexical = !matches!(mode, RankMode::Semantic(_)) || embeddings.is_none();
     let mut sim = vec![0.0f32; ranked * ranked];
+    let mut parts = 0.0;
+    if lexical {
+        parts += 1.0;
+        for i in 0..ranked {
+            for j in i + 1..ranked {
+                sim[i * ranked + j] = sparse_dot(&doc.vectors[i], &doc.vectors[j]);
+            }
+        }
+    }
+    if let Some(e) = &embeddings {
+        parts += 1.0;
+        let dense: Vec<(usize, usize, f32)> = (0..ranked)
+            .flat_map(|i| (i + 1..ranked).map(move |j| (i, j)))
+            .map(|(i, j)| (i, j, dense_dot(&e[i], &e[j])))
+            .collect();
+        // Sentence embeddings of one article are all alike to some degree;
+        // only similarity above the article's mean is evidence of a shared
+        // point (the role of PacSum's edge threshold).
+        let mean = dense.iter().map(|d| d.2).sum::<f32>() / dense.len().max(1) as f32;
+        for (i, j, s) in dense {
+            sim[i * ranked + j] += (s - mean).max(0.0);
+        }
+    }
     for i in 0..ranked {
         for j in i + 1..ranked {
-            let mut total = 0.0;
-            let mut parts = 0.0;
-            if lexical {
-                total += sparse_dot(&doc.vectors[i], &doc.vectors[j]);
-                parts += 1.0;
-            }
-            if let Some(e) = &embeddings {
-                total += dense_dot(&e[i], &e[j]).max(0.0);
-                parts += 1.0;
-            }
-            let s = if total.is_finite() { total / parts } else { 0.0 };
+            let s = sim[i * ranked + j] / parts;
+            let s = if s.is_finite() { s } else { 0.0 };
             sim[i * ranked + j] = s;
             sim[j * ranked + i] = s;
         }
@@ -388,13 +410,19 @@ fn unit(weights: impl Iterator<Item = (u32, f32)>) -> Vec<(u32, f32)> {
 }
 
 /// Per-document term ids for stemmed, lowercased content words.
-#[derive(Default)]
 struct Vocabulary {
     ids: HashMap<String, u32, BuildHasherDefault<WordHasher>>,
     word: String,
 }
 
 impl Vocabulary {
+    fn with_capacity(words: usize) -> Self {
+        Vocabulary {
+            ids: HashMap::with_capacity_and_hasher(words, BuildHasherDefault::default()),
+            word: String::new(),
+        }
+    }
+
     fn len(&self) -> usize {
         self.ids.len()
     }
@@ -402,8 +430,11 @@ impl Vocabulary {
     /// Term counts of `text`, sorted by term id.
     fn term_counts(&mut self, text: &str) -> Vec<(u32, f32)> {
         let mut terms: Vec<u32> = Vec::new();
-        for raw in text.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’') {
-            let raw = raw.trim_matches(|c| c == '\'' || c == '’');
+        // Splitting on ASCII bytes is much cheaper than a Unicode class check
+        // per char; non-ASCII punctuation glued to a word is trimmed below.
+        let pieces = text.split(|c: char| c.is_ascii() && !c.is_ascii_alphanumeric() && c != '\'');
+        for raw in pieces {
+            let raw = raw.trim_matches(|c: char| !c.is_alphanumeric());
             let raw = raw.strip_suffix("'s").or_else(|| raw.strip_suffix("’s")).unwrap_or(raw);
             if raw.is_empty() {
                 continue;
@@ -418,7 +449,7 @@ impl Vocabulary {
             if STOPWORD_SET.contains(self.word.as_str()) {
                 continue;
             }
-            let stem = self.word.as_str();
+            let stem = stem(&self.word);
             let id = match self.ids.get(stem) {
                 Some(&id) => id,
                 None => {

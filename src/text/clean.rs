@@ -138,8 +138,11 @@ fn has_words(s: &str) -> bool {
 /// Navigation: a short line without sentence punctuation that is a bullet or
 /// a breadcrumb (`- World`, `News>`, `Home | Sport | Football`).
 fn is_navigation(s: &str) -> bool {
-    let words = s.split_whitespace().count();
-    if words > 6 || s.ends_with(['.', '!', '?', '"', '”', '’']) {
+    if s.ends_with(['.', '!', '?', '"', '”', '’']) {
+        return false;
+    }
+    let words = s.split_whitespace().take(7).count();
+    if words > 6 {
         return false;
     }
     let separators = s.matches(['>', '|', '»', '›']).count();

@@ -1,0 +1,139 @@
+//! Where: the place named in a locative phrase ("in Beijing", "at the White House",
+//! "in the American city of Seattle") or in a wire-service dateline ("WASHINGTON --").
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::clause::View;
+use crate::nlp::{EntityKind, Upos};
+
+/// Prepositions that place an event.
+const LOCATIVE: &[&str] = &["in", "at", "near", "outside", "inside", "across", "throughout"];
+
+/// Common nouns that continue a place name written in lower case ("Hebei province").
+const PLACE_NOUNS: &[&str] = &[
+    "province", "state", "county", "city", "region", "district", "village", "town", "prefecture", "island",
+];
+
+/// How far past the preposition a name may start: "in [a rural village of] Hebei".
+const MAX_LEAD_IN: usize = 4;
+
+/// Token range of the first place in a locative phrase within tokens `within`.
+pub(crate) fn locative(v: &View, within: Range<usize>) -> Option<Range<usize>> {
+    within.clone().find_map(|j| {
+        if !LOCATIVE.contains(&v.lower[j].as_str()) || v.upos(j) != Upos::Adp {
+            return None;
+        }
+        let run = place_after(v, j + 1, within.end)?;
+        let bytes = v.bytes(&run);
+        let timex = v.timexes.iter().any(|t| t.start < bytes.end && bytes.start < t.end);
+        let kind = v.entity_at(&bytes).map(|e| e.kind);
+        // "in Clinton's emails", "in new Clinton emails": the name modifies another noun.
+        let next = v.sentence.tokens.get(run.end).map(|t| t.range.start);
+        let next_is_time = next.is_some_and(|b| v.timexes.iter().any(|t| t.start <= b && b < t.end));
+        let modifier = run.end < v.len()
+            && !next_is_time
+            && (matches!(v.lower[run.end].as_str(), "'s" | "’s")
+                || (v.upos(run.end) == Upos::Noun && !v.word(run.end).starts_with(char::is_uppercase)));
+        (!timex && kind != Some(EntityKind::Time) && !modifier).then_some(run)
+    })
+}
+
+/// The name a locative phrase opening at token `k` is about, with a following
+/// ", Region" and a lower-case place noun ("Baoding, Hebei province").
+fn place_after(v: &View, k: usize, end: usize) -> Option<Range<usize>> {
+    let mut start = k;
+    while start < end && v.upos(start) == Upos::Det {
+        start += 1;
+    }
+    let mut run = first_run_at(v, start, end)
+        .or_else(|| {
+            // "downtown Seattle", "central China": lower-case modifiers belong to the place.
+            let name = (start + 1..end.min(start + 3)).find(|&i| first_run_at(v, i, end).is_some())?;
+            let modifiers = (start..name).all(|i| matches!(v.upos(i), Upos::Adj | Upos::Noun | Upos::Adv));
+            modifiers.then(|| start..first_run_at(v, name, end).map_or(name, |r| r.end))
+        })
+        .or_else(|| {
+            // "the American city of Seattle": a short lead-in, then "of" and a place name.
+            let of = (start..end.min(start + MAX_LEAD_IN)).find(|&i| v.lower[i] == "of")?;
+            let run = first_run_at(v, of + 1, end)?;
+            (v.entity_at(&v.bytes(&run)).map(|e| e.kind) == Some(EntityKind::Place)).then_some(run)
+        })?;
+    if run.end + 1 < end && v.word(run.end) == "," {
+        if let Some(more) = first_run_at(v, run.end + 1, end) {
+            run.end = more.end;
+        }
+    }
+    if run.end < end && PLACE_NOUNS.contains(&v.lower[run.end].as_str()) {
+        run.end += 1;
+    }
+    Some(run)
+}
+
+/// A name run starting exactly at token `k`, or a capitalised adjective with its noun
+/// ("British stores").
+fn first_run_at(v: &View, k: usize, end: usize) -> Option<Range<usize>> {
+    if k >= end {
+        return None;
+    }
+    if let Some(run) = v.name_runs(k..end).into_iter().next().filter(|r| r.start == k) {
+        return Some(run);
+    }
+    let capital_adjective = v.upos(k) == Upos::Adj && v.word(k).chars().next().is_some_and(char::is_uppercase);
+    (capital_adjective && k + 1 < end && v.upos(k + 1) == Upos::Noun).then(|| k..k + 2)
+}
+
+/// Wire-service dateline: capitalised place, optional date and agency, then a dash.
+static DATELINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"\b([A-Z]{3,}(?:[ -][A-Z]{3,}){0,2})",
+        r"(?:,\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2})?",
+        r"\s+(?:\([A-Za-z ]{2,20}\)\s+)?",
+        r"(?:--|—|–|-)\s+[A-Z“\x22]",
+    ))
+    .expect("valid dateline regex")
+});
+
+/// Bytes of the body searched for a dateline: it comes before the story, after at most a
+/// headline, byline or captions.
+const DATELINE_WINDOW: usize = 1500;
+
+/// Byte range of the place in the body's dateline, if it has one.
+pub(crate) fn dateline(body: &str) -> Option<Range<usize>> {
+    let end = super::floor_char_boundary(body, DATELINE_WINDOW);
+    DATELINE.captures(&body[..end]).and_then(|c| c.get(1)).map(|m| m.range())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nlp::Pipeline;
+
+    fn place(text: &str) -> Option<String> {
+        let s = Pipeline::embedded().analyze(text, 0..text.len());
+        let v = View::new(text, &s, Vec::new(), false);
+        locative(&v, 0..v.len()).map(|r| text[v.bytes(&r)].to_string())
+    }
+
+    #[test]
+    fn locative_names() {
+        assert_eq!(place("The minister arrived in Beijing for talks.").as_deref(), Some("Beijing"));
+        assert_eq!(
+            place("A man was hurt in the American city of Portland last night.").as_deref(),
+            Some("Portland")
+        );
+        assert_eq!(place("The boy fell down a well in Baoding, Hebei province on Sunday.").as_deref(), Some("Baoding, Hebei province"));
+        assert_eq!(place("She said it in a letter to the board."), None);
+    }
+
+    #[test]
+    fn datelines() {
+        let body = "By Jo Bloggs WASHINGTON, Nov 6 (Reuters) - The agency said.";
+        assert_eq!(dateline(body).map(|r| &body[r]), Some("WASHINGTON"));
+        let body = "Photo LONDON -- The peaks are slimmer.";
+        assert_eq!(dateline(body).map(|r| &body[r]), Some("LONDON"));
+        assert_eq!(dateline("The FBI said on Sunday it would not act."), None);
+    }
+}

@@ -39,3 +39,16 @@ eval-keyfacts: build
 ## p50/p99 latency of 1,000 sequential extractive requests over gRPC.
 bench-latency: build
 	cargo bench --bench grpc_latency
+
+BENCH_MODEL ?= $(HOME)/.cache/newsgist/models/bart-large-cnn-random
+BENCH_ARGS ?= --n 6 --beams 4 --length 60 --threads 2 --batch-size 3
+## Abstractive speed, newsgist against transformers on the same random BART-large-CNN weights.
+bench-abstractive: setup
+	[ -f "$(BENCH_MODEL)/model.safetensors" ] || "$(PYTHON)" models/make_fixtures.py --bench-bart-large "$(BENCH_MODEL)"
+	cargo bench --bench abstractive -- "$(BENCH_MODEL)" $(BENCH_ARGS)
+	HF_HUB_OFFLINE=1 "$(PYTHON)" benches/abstractive_transformers.py "$(BENCH_MODEL)" $(BENCH_ARGS) --data target/bench-abstractive/articles.jsonl
+
+## Lexical extractive throughput on the BBC archive beside sumy's TextRank on the same articles.
+bench-extractive: setup
+	cargo bench --bench extractive
+	"$(PYTHON)" benches/sumy_textrank.py

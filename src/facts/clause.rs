@@ -137,7 +137,10 @@ impl<'a> View<'a> {
     }
 
     fn is_possessive(&self, i: usize) -> bool {
-        matches!(self.lower[i].as_str(), "'s" | "’s" | "`s" | "'" | "’")
+        let apostrophe = |w: &str| matches!(w, "'" | "’" | "`");
+        matches!(self.lower[i].as_str(), "'s" | "’s" | "`s")
+            || apostrophe(&self.lower[i])
+            || (self.lower[i] == "s" && self.glued_to_previous(i) && apostrophe(&self.lower[i - 1]))
     }
 
     /// Maximal runs of name tokens within `r`, hyphenated parts included ("Kim Jong-Un").
@@ -365,7 +368,7 @@ impl<'a> View<'a> {
         let mut end = start;
         while end < subject.end {
             let w = self.lower[end].as_str();
-            let stop = (self.is_punct(end) && !matches!(w, "-" | "." | "'" | "’"))
+            let stop = matches!(w, "," | ";" | ":" | "(" | ")" | "[" | "]" | "!" | "?" | "\"" | "“" | "”" | "—" | "–" | "--" | "|")
                 || (self.upos(end) == Upos::Adp && !ARGUMENT_PREPOSITIONS.contains(&w) && !self.is_possessive(end))
                 || CLAUSE_BREAKS.contains(&w)
                 || w == "that";

@@ -48,21 +48,26 @@ fn place_after(v: &View, k: usize, end: usize) -> Option<Range<usize>> {
     while start < end && v.upos(start) == Upos::Det {
         start += 1;
     }
-    let mut run = first_run_at(v, start, end)
+    let mut run = name_at(v, start, end)
         .or_else(|| {
             // "downtown Seattle", "central China": lower-case modifiers belong to the place.
-            let name = (start + 1..end.min(start + 3)).find(|&i| first_run_at(v, i, end).is_some())?;
-            let modifiers = (start..name).all(|i| matches!(v.upos(i), Upos::Adj | Upos::Noun | Upos::Adv));
-            modifiers.then(|| start..first_run_at(v, name, end).map_or(name, |r| r.end))
+            let name = (start + 1..end.min(start + 3)).find_map(|i| name_at(v, i, end))?;
+            let modifiers = (start..name.start).all(|i| matches!(v.upos(i), Upos::Adj | Upos::Noun | Upos::Adv));
+            modifiers.then(|| start..name.end)
         })
         .or_else(|| {
             // "the American city of Seattle": a short lead-in, then "of" and a place name.
             let of = (start..end.min(start + MAX_LEAD_IN)).find(|&i| v.lower[i] == "of")?;
-            let run = first_run_at(v, of + 1, end)?;
+            let run = name_at(v, of + 1, end)?;
             (v.entity_at(&v.bytes(&run)).map(|e| e.kind) == Some(EntityKind::Place)).then_some(run)
+        })
+        .or_else(|| {
+            // "in British stores": a demonym stands for the place.
+            let demonym = v.upos(start) == Upos::Adj && v.word(start).starts_with(char::is_uppercase);
+            (demonym && start + 1 < end && v.upos(start + 1) == Upos::Noun).then(|| start..start + 2)
         })?;
     if run.end + 1 < end && v.word(run.end) == "," {
-        if let Some(more) = first_run_at(v, run.end + 1, end) {
+        if let Some(more) = name_at(v, run.end + 1, end) {
             run.end = more.end;
         }
     }
@@ -72,17 +77,12 @@ fn place_after(v: &View, k: usize, end: usize) -> Option<Range<usize>> {
     Some(run)
 }
 
-/// A name run starting exactly at token `k`, or a capitalised adjective with its noun
-/// ("British stores").
-fn first_run_at(v: &View, k: usize, end: usize) -> Option<Range<usize>> {
+/// The name run starting exactly at token `k`.
+fn name_at(v: &View, k: usize, end: usize) -> Option<Range<usize>> {
     if k >= end {
         return None;
     }
-    if let Some(run) = v.name_runs(k..end).into_iter().next().filter(|r| r.start == k) {
-        return Some(run);
-    }
-    let capital_adjective = v.upos(k) == Upos::Adj && v.word(k).chars().next().is_some_and(char::is_uppercase);
-    (capital_adjective && k + 1 < end && v.upos(k + 1) == Upos::Noun).then(|| k..k + 2)
+    v.name_runs(k..end).into_iter().next().filter(|r| r.start == k)
 }
 
 /// Wire-service dateline: capitalised place, optional date and agency, then a dash.

@@ -194,6 +194,50 @@ fn context<'a>(w: &'a [WordFeats], tags: &'a [Upos], heads: &'a [Option<usize>],
     }
 }
 
+/// GUM mentions are (nearly always) the projection of their head's subtree. When a tagged
+/// span holds several words attached outside it (e.g. it ran on into the verb), keep the
+/// contiguous part under its nominal head.
+fn trim_to_subtree(span: Range<usize>, heads: &[Option<usize>], tags: &[Upos]) -> Range<usize> {
+    const MAX_DEPTH: usize = 64;
+    let outside: Vec<usize> = span
+        .clone()
+        .filter(|&i| heads[i].is_none_or(|h| !span.contains(&h)))
+        .collect();
+    if outside.len() <= 1 {
+        return span;
+    }
+    // The first nominal attached outside the span or to a verb inside it (a subject the
+    // span ran past).
+    let head = span
+        .clone()
+        .find(|&i| {
+            matches!(tags[i], Upos::Noun | Upos::Propn | Upos::Pron | Upos::Num)
+                && heads[i].is_none_or(|h| !span.contains(&h) || matches!(tags[h], Upos::Verb | Upos::Aux))
+        })
+        .unwrap_or(outside[0]);
+    let under = |mut j: usize| {
+        for _ in 0..MAX_DEPTH {
+            if j == head {
+                return true;
+            }
+            match heads[j] {
+                Some(h) if span.contains(&h) => j = h,
+                _ => return false,
+            }
+        }
+        false
+    };
+    let mut start = head;
+    while start > span.start && under(start - 1) {
+        start -= 1;
+    }
+    let mut end = head + 1;
+    while end < span.end && under(end) {
+        end += 1;
+    }
+    start..end
+}
+
 /// Longest run of proper nouns (joined over a single hyphen or period between two proper
 /// nouns) that is not a possessive modifier; prefers the run holding the mention head.
 fn name_part(tags: &[Upos], words: &[WordFeats], span: &Range<usize>, head: usize) -> Option<Range<usize>> {
@@ -258,8 +302,14 @@ impl EntityTagger {
                 argmax_allowed(&scores, |c| valid(prev, c)).unwrap_or(0)
             }))
         };
-        let outer = layer(&self.outer);
-        let inner = layer(&self.inner);
+        let trim = |spans: Vec<(Range<usize>, EntityKind)>| -> Vec<(Range<usize>, EntityKind)> {
+            spans
+                .into_iter()
+                .map(|(r, k)| (trim_to_subtree(r, heads, tags), k))
+                .collect()
+        };
+        let outer = trim(layer(&self.outer));
+        let inner = trim(layer(&self.inner));
         let mut spans: Vec<(Range<usize>, EntityKind)> = outer.clone();
         for (r, k) in inner {
             let crosses = outer
@@ -419,6 +469,17 @@ mod tests {
         assert_eq!(back, outer);
         assert!(!valid(0, 2));
         assert!(valid(1, 2));
+    }
+
+    #[test]
+    fn overlong_span_trimmed_to_nominal_subtree() {
+        use Upos::*;
+        // "Kim lands in Beijing": Kim <- lands -> Beijing
+        let heads = [Some(1), None, Some(3), Some(1)];
+        let tags = [Propn, Verb, Adp, Propn];
+        assert_eq!(trim_to_subtree(0..4, &heads, &tags), 0..4);
+        assert_eq!(trim_to_subtree(0..3, &heads, &tags), 0..1);
+        assert_eq!(trim_to_subtree(2..4, &heads, &tags), 2..4);
     }
 
     #[test]

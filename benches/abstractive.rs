@@ -1,0 +1,133 @@
+//! Abstractive speed: the first N CNN/DailyMail articles of the dev set through newsgist's
+//! abstractive model at batch 1 and batched, with a fixed output length (min = max tokens)
+//! so that the work is the same whatever the weights say. Each article is first cut to
+//! the model's window (whole sentences), so that newsgist's chunking and transformers'
+//! truncation see the same single-window input; the cut articles are written to
+//! target/bench-abstractive/articles.jsonl for the Python half
+//! (benches/abstractive_transformers.py --data). `make bench-abstractive` runs both.
+//!
+//! Usage: cargo bench --bench abstractive -- MODEL_DIR [--n 6] [--beams 4] [--length 60]
+//!        [--threads 2] [--batch-size 3]
+
+use std::{io::Write, path::PathBuf, time::Instant};
+
+use newsgist::{
+    models::ModelProfile,
+    request::AbstractiveParams,
+    summarize::abstractive::{plan_chunks, AbstractiveModel},
+};
+
+struct Args {
+    model_dir: PathBuf,
+    n: usize,
+    beams: u32,
+    length: u32,
+    threads: i32,
+    batch_size: usize,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args { model_dir: PathBuf::new(), n: 6, beams: 4, length: 60, threads: 2, batch_size: 3 };
+    let mut it = std::env::args().skip(1).filter(|a| a != "--bench");
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            "--n" => args.n = value().parse().expect("--n"),
+            "--beams" => args.beams = value().parse().expect("--beams"),
+            "--length" => args.length = value().parse().expect("--length"),
+            "--threads" => args.threads = value().parse().expect("--threads"),
+            "--batch-size" => args.batch_size = value().parse().expect("--batch-size"),
+            other => args.model_dir = PathBuf::from(other),
+        }
+    }
+    args
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let args = parse_args();
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/summarization/dev.jsonl");
+    let Ok(dev) = std::fs::read_to_string(data) else {
+        println!("skipping: {data} is absent (the shared dev data is not beside this checkout)");
+        return;
+    };
+    if !args.model_dir.join("config.json").is_file() {
+        println!(
+            "skipping: no model at {:?}; make one with models/make_fixtures.py --bench-bart-large",
+            args.model_dir
+        );
+        return;
+    }
+    tch::set_num_threads(args.threads);
+    let profile = ModelProfile::from_dir("bench", &args.model_dir).expect("model directory");
+    let loaded = Instant::now();
+    let model = AbstractiveModel::load(&profile, tch::Device::Cpu).expect("model loads");
+    let load_s = loaded.elapsed().as_secs_f64();
+    let rss_after_load = peak_rss_mib();
+
+    let budget = profile.max_input_tokens - 2;
+    let articles: Vec<String> = dev
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|row| row["source"] == "cnndm")
+        .take(args.n)
+        .map(|row| {
+            let body = row["body"].as_str().unwrap_or_default();
+            plan_chunks(body, budget, |s| model.count_tokens(s)).into_iter().next().unwrap_or_default()
+        })
+        .collect();
+    let out_dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-abstractive"));
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let mut file = std::fs::File::create(out_dir.join("articles.jsonl")).unwrap();
+    for body in &articles {
+        writeln!(file, "{}", serde_json::json!({"source": "cnndm", "body": body})).unwrap();
+    }
+
+    let params = AbstractiveParams {
+        model: None,
+        min_tokens: Some(args.length),
+        max_tokens: Some(args.length),
+        num_beams: Some(args.beams),
+    };
+    let mut batch1 = Vec::new();
+    let started = Instant::now();
+    for article in &articles {
+        let t = Instant::now();
+        let output = model.summarize(article, &params).expect("generation");
+        assert_eq!(output.chunks, 1, "articles are cut to one window");
+        batch1.push(t.elapsed().as_secs_f64());
+    }
+    let batch1_total = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for group in articles.chunks(args.batch_size) {
+        let texts: Vec<&str> = group.iter().map(String::as_str).collect();
+        model.summarize_many(&texts, &params).expect("generation");
+    }
+    let batched_total = started.elapsed().as_secs_f64();
+    let n = articles.len() as f64;
+    let mut sorted = batch1.clone();
+    sorted.sort_by(f64::total_cmp);
+    let result = serde_json::json!({
+        "engine": "newsgist (rust-bert 0.23, tch 0.17, libtorch 2.4.0)",
+        "articles": articles.len(),
+        "beams": args.beams,
+        "output_tokens": args.length,
+        "threads": args.threads,
+        "load_s": load_s,
+        "batch_1": {"articles_per_s": n / batch1_total, "s_per_article_mean": batch1_total / n,
+                    "s_per_article_p50": sorted[sorted.len() / 2]},
+        "batched": {"batch_size": args.batch_size, "articles_per_s": n / batched_total,
+                    "s_per_article": batched_total / n},
+        "rss_after_load_mib": rss_after_load,
+        "peak_rss_mib": peak_rss_mib(),
+    });
+    println!("{}", serde_json::to_string_pretty(&result).unwrap());
+}

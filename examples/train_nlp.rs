@@ -5,9 +5,10 @@
 //!            ../shared/data/ner/wikigold.conll
 //!
 //! `<gum dir>` holds `splits.md` and `dep/*.conllu`. Training uses the official train split,
-//! the dev and test splits are only evaluated. The optional wikigold file adds named
-//! person/place/organization examples to the inner entity layer. Everything is seeded, so
-//! reruns give byte-identical models.
+//! the dev and test splits are only evaluated. The wikigold file (default:
+//! `<gum dir>/../ner/wikigold.conll` when present) adds named person/place/organization
+//! examples to the inner entity layer. Everything is seeded, so reruns give byte-identical
+//! models.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -38,7 +39,11 @@ fn main() {
         eprintln!("usage: train_nlp <gum dir> <model dir>");
         std::process::exit(2);
     };
-    if let Err(e) = run(Path::new(gum), &PathBuf::from(out), args.get(2).map(Path::new)) {
+    let names = args
+        .get(2)
+        .map(PathBuf::from)
+        .or_else(|| Some(Path::new(gum).join("../ner/wikigold.conll")).filter(|p| p.exists()));
+    if let Err(e) = run(Path::new(gum), &PathBuf::from(out), names.as_deref()) {
         eprintln!("error: {e}");
         std::process::exit(1);
     }

@@ -19,7 +19,10 @@ fn kim_beijing_sample_first_fact() {
     }
     let path = shared.join("data/samples/kim-beijing-2018.txt");
     let body = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let published = NaiveDate::from_ymd_opt(2018, 6, 19).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    let published = NaiveDate::from_ymd_opt(2018, 6, 19)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
     let article = Article {
         body: body.clone(),
         published_at: Some(published.and_utc()),
@@ -48,7 +51,9 @@ fn kim_beijing_sample_first_fact() {
     for slot in [&top.who, &top.what, &top.when, &top.where_].into_iter().flatten() {
         assert_eq!(slot.location.field, Field::Body);
         let chars: Vec<char> = body.chars().collect();
-        let span: String = chars[slot.location.start as usize..slot.location.end as usize].iter().collect();
+        let span: String = chars[slot.location.start as usize..slot.location.end as usize]
+            .iter()
+            .collect();
         assert_eq!(span, slot.text);
     }
     assert!(top.confidence > 0.0 && top.confidence <= 1.0);

@@ -14,9 +14,33 @@ use crate::nlp::{Entity, EntityKind, Sentence, Upos};
 /// Words that open a subordinate clause or an adjunct after the main predicate; the `what`
 /// slot stops there ("meets Obama | as transition starts").
 const CLAUSE_BREAKS: &[&str] = &[
-    "as", "after", "while", "because", "but", "before", "since", "when", "amid", "amidst", "despite", "following",
-    "ahead", "until", "unless", "though", "although", "whereas", "where", "who", "whom", "which", "so", "if", "once",
-    "than", "via",
+    "as",
+    "after",
+    "while",
+    "because",
+    "but",
+    "before",
+    "since",
+    "when",
+    "amid",
+    "amidst",
+    "despite",
+    "following",
+    "ahead",
+    "until",
+    "unless",
+    "though",
+    "although",
+    "whereas",
+    "where",
+    "who",
+    "whom",
+    "which",
+    "so",
+    "if",
+    "once",
+    "than",
+    "via",
 ];
 
 /// Prepositions that mark a phrase as the predicate's argument rather than an adjunct, so
@@ -66,7 +90,11 @@ pub(crate) struct Predication {
 
 impl<'a> View<'a> {
     pub fn new(text: &'a str, sentence: &'a Sentence, timexes: Vec<Range<usize>>, first_word_name: bool) -> View<'a> {
-        let lower: Vec<String> = sentence.tokens.iter().map(|t| text[t.range.clone()].to_lowercase()).collect();
+        let lower: Vec<String> = sentence
+            .tokens
+            .iter()
+            .map(|t| text[t.range.clone()].to_lowercase())
+            .collect();
         let (mut words, mut capitalised) = (0, 0);
         for t in &sentence.tokens {
             let w = &text[t.range.clone()];
@@ -160,7 +188,8 @@ impl<'a> View<'a> {
             let start = i;
             i += 1;
             while i < r.end {
-                let hyphen = self.word(i) == "-" && self.glued_to_previous(i) && i + 1 < r.end && self.glued_to_previous(i + 1);
+                let hyphen =
+                    self.word(i) == "-" && self.glued_to_previous(i) && i + 1 < r.end && self.glued_to_previous(i + 1);
                 if hyphen {
                     i += 2;
                 } else if self.is_name_token(i) {
@@ -203,7 +232,9 @@ impl<'a> View<'a> {
     /// trained on running text, took for a noun.
     fn verb_like(&self, i: usize) -> bool {
         let w = self.lower[i].as_str();
-        let prev_nounish = i > 0 && self.noun_like(i - 1) && !self.is_possessive(i - 1);
+        let prev_nounish = self
+            .previous_word(i)
+            .is_some_and(|p| self.noun_like(p) && !self.is_possessive(p));
         if w.ends_with("ing") || self.is_punct(i) {
             return false;
         }
@@ -216,23 +247,61 @@ impl<'a> View<'a> {
         if !prev_nounish || capital_name || !w.chars().all(|c| c.is_alphabetic()) || w.len() < 4 {
             return false;
         }
-        // "Brits blame ...", "Trump and Obama meet ...": a bare base form after a plural or
-        // coordinated subject, followed by its object.
-        let plural_subject = self.lower[i - 1].ends_with('s') || (i >= 3 && self.upos(i - 2) == Upos::Cconj);
-        let object_follows = i + 1 < self.len() && matches!(self.upos(i + 1), Upos::Det | Upos::Adj | Upos::Propn | Upos::Adp);
-        if plural_subject && object_follows && !w.ends_with('s') && matches!(self.upos(i), Upos::Noun | Upos::Verb) {
+        if self.base_verb(i) {
             return true;
         }
-        let next_is_participle = i + 1 < self.len()
+        // A plural noun, not a verb, when a verb follows: "Toblerone fans outraged", and
+        // after a common noun "Ad sales boost profit" (but "Hansen delays return").
+        let after_common_noun = self.previous_word(i).is_some_and(|p| !self.is_name_token(p));
+        let next_is_verb = i + 1 < self.len()
             && (self.upos(i + 1) == Upos::Aux
-                || (self.upos(i + 1) == Upos::Verb && self.lower[i + 1].ends_with("ed")));
+                || (self.upos(i + 1) == Upos::Verb && self.lower[i + 1].ends_with("ed"))
+                || (after_common_noun && self.base_verb(i + 1)));
         let plural_s = w.ends_with('s') && !["ss", "us", "is", "ics", "ous"].iter().any(|x| w.ends_with(x));
-        (plural_s && i + 1 < self.len() && !next_is_participle) || (w.ends_with("ed") && w.len() >= 5)
+        (plural_s && i + 1 < self.len() && !next_is_verb) || (w.ends_with("ed") && w.len() >= 5)
+    }
+
+    /// "Brits blame ...", "Trump and Obama meet ...": a bare base form after a plural or
+    /// coordinated subject, followed by its object.
+    fn base_verb(&self, i: usize) -> bool {
+        let w = self.lower[i].as_str();
+        let Some(p) = self.previous_word(i) else {
+            return false;
+        };
+        let plural_subject =
+            (self.lower[p].ends_with('s') && self.noun_like(p)) || (p >= 2 && self.upos(p - 1) == Upos::Cconj);
+        let object_follows = i + 1 < self.len()
+            && matches!(
+                self.upos(i + 1),
+                Upos::Det | Upos::Adj | Upos::Noun | Upos::Propn | Upos::Adp
+            );
+        let lower_case = self.title_case || !self.is_capitalised(i);
+        plural_subject
+            && object_follows
+            && lower_case
+            && !w.ends_with('s')
+            && w.len() >= 3
+            && w.chars().all(char::is_alphabetic)
+            && matches!(self.upos(i), Upos::Noun | Upos::Verb)
+    }
+
+    /// The word before token `i`, quotation marks skipped ("Hansen 'delays return'").
+    fn previous_word(&self, i: usize) -> Option<usize> {
+        (0..i).rev().find(|&k| !self.is_quote(k))
+    }
+
+    fn is_quote(&self, i: usize) -> bool {
+        matches!(self.word(i), "'" | "\"" | "‘" | "’" | "“" | "”" | "`")
     }
 
     /// A subject noun phrase in headline grammar: has a noun, no verb or clause word.
     fn subject_ok(&self, r: &Range<usize>) -> bool {
-        if r.is_empty() || !self.noun_like(r.end - 1) {
+        if !r
+            .clone()
+            .rev()
+            .find(|&i| !self.is_quote(i))
+            .is_some_and(|last| self.noun_like(last))
+        {
             return false;
         }
         r.clone().all(|i| {
@@ -253,18 +322,18 @@ impl<'a> View<'a> {
 
     /// Token ranges of a headline's segments: "Trump election: Clinton blames ..." reads
     /// as a label and a clause; a leading quotation ("'I BLAME COMEY' Clinton ...") is set
-    /// apart the same way.
+    /// apart and skipped: it is someone's words, not the event.
     fn segments(&self) -> Vec<Range<usize>> {
-        let mut out = Vec::new();
-        let mut start = 0;
         let n = self.len();
         let quote = |w: &str| matches!(w, "'" | "\"" | "‘" | "’" | "“" | "”");
-        if n > 0 && quote(self.word(0)) {
-            if let Some(close) = (1..n).find(|&i| quote(self.word(i))) {
-                start = close + 1;
-            }
-        }
-        for i in start..n {
+        let first = if n > 0 && quote(self.word(0)) {
+            (1..n).find(|&i| quote(self.word(i))).map_or(0, |close| close + 1)
+        } else {
+            0
+        };
+        let mut out = Vec::new();
+        let mut start = first;
+        for i in first..n {
             if matches!(self.word(i), ":" | "|" | "–" | "—" | "--") {
                 out.push(start..i);
                 start = i + 1;
@@ -283,7 +352,9 @@ impl<'a> View<'a> {
                 start += 1;
             }
             // "While the U.S. talks about election, UK outraged ...": skip the clause.
-            if start < seg.end && (self.upos(start) == Upos::Sconj || CLAUSE_BREAKS.contains(&self.lower[start].as_str())) {
+            if start < seg.end
+                && (self.upos(start) == Upos::Sconj || CLAUSE_BREAKS.contains(&self.lower[start].as_str()))
+            {
                 start = (start..seg.end).find(|&i| self.word(i) == ",")? + 1;
             }
             for verb in start + 1..seg.end {
@@ -292,7 +363,10 @@ impl<'a> View<'a> {
                 }
                 let subject = start..verb;
                 if !self.subject_ok(&subject) {
-                    if subject.clone().any(|i| CLAUSE_BREAKS.contains(&self.lower[i].as_str()) || self.lower[i] == "to") {
+                    if subject
+                        .clone()
+                        .any(|i| CLAUSE_BREAKS.contains(&self.lower[i].as_str()) || self.lower[i] == "to")
+                    {
                         break;
                     }
                     continue;
@@ -307,7 +381,9 @@ impl<'a> View<'a> {
     pub fn parsed_predication(&self) -> Option<Predication> {
         let s = self.sentence;
         let root = s.root()?;
-        if !matches!(self.upos(root), Upos::Verb | Upos::Aux | Upos::Adj) {
+        // A capitalised "verb" mid-sentence is a misread name ("Manchester United avoided").
+        let capital = root > 0 && self.is_capitalised(root) && !self.is_all_caps(root) && !self.title_case;
+        if capital || !matches!(self.upos(root), Upos::Verb | Upos::Aux | Upos::Adj) {
             return None;
         }
         let subj = s.children(root).find(|&c| s.tokens[c].deprel.starts_with("nsubj"))?;
@@ -368,10 +444,13 @@ impl<'a> View<'a> {
         let mut end = start;
         while end < subject.end {
             let w = self.lower[end].as_str();
-            let stop = matches!(w, "," | ";" | ":" | "(" | ")" | "[" | "]" | "!" | "?" | "\"" | "“" | "”" | "—" | "–" | "--" | "|")
-                || (self.upos(end) == Upos::Adp && !ARGUMENT_PREPOSITIONS.contains(&w) && !self.is_possessive(end))
-                || CLAUSE_BREAKS.contains(&w)
-                || w == "that";
+            let stop =
+                matches!(
+                    w,
+                    "," | ";" | ":" | "(" | ")" | "[" | "]" | "!" | "?" | "\"" | "“" | "”" | "—" | "–" | "--" | "|"
+                ) || (self.upos(end) == Upos::Adp && !ARGUMENT_PREPOSITIONS.contains(&w) && !self.is_possessive(end))
+                    || CLAUSE_BREAKS.contains(&w)
+                    || w == "that";
             if stop && end > start {
                 break;
             }
@@ -383,9 +462,15 @@ impl<'a> View<'a> {
         if end <= start {
             return None;
         }
-        let words = (start..end).filter(|&i| !self.is_punct(i)).count();
-        if words <= MAX_WHOLE_SUBJECT {
+        let words = |from: usize| (from..end).filter(|&i| !self.is_punct(i)).count();
+        if words(start) <= MAX_WHOLE_SUBJECT {
             return Some(start..end);
+        }
+        // "India's Reliance family feud": the possessor is context, not the subject.
+        if let Some(owned) = (start..end).rev().find(|&i| self.is_possessive(i)).map(|p| p + 1) {
+            if owned < end && words(owned) <= MAX_WHOLE_SUBJECT {
+                return Some(owned..end);
+            }
         }
         self.name_runs(start..end).pop().or(Some(start..end))
     }
@@ -397,6 +482,18 @@ impl<'a> View<'a> {
         let mut adjuncts = 0;
         let mut last = verb;
         let mut j = verb + 1;
+        // A particle ("heats up", "holds on to ...", "sells out in days") is part of the verb.
+        let particle = j < end
+            && (self.upos(j) == Upos::Adp || self.sentence.tokens[j].deprel == "compound:prt")
+            && (j + 1 == end
+                || self.upos(j + 1) == Upos::Adp
+                || self.is_punct(j + 1)
+                || CLAUSE_BREAKS.contains(&self.lower[j + 1].as_str()));
+        if particle {
+            last = j;
+            j += 1;
+        }
+        let kept = last;
         while j < end && j - group < MAX_WHAT_TOKENS {
             let w = self.lower[j].as_str();
             if self.is_punct(j) && !matches!(w, "'" | "‘" | "’" | "\"" | "“" | "”" | "-" | "." | "%" | "$") {
@@ -407,7 +504,8 @@ impl<'a> View<'a> {
             }
             if self.upos(j) == Upos::Cconj {
                 // "meets Obama and Biden", "says he and Trump had ...": one phrase.
-                let nouns_joined = self.noun_like(j - 1) && j + 1 < end && self.noun_like(j + 1) && !self.verb_like(j + 1);
+                let nouns_joined =
+                    self.noun_like(j - 1) && j + 1 < end && self.noun_like(j + 1) && !self.verb_like(j + 1);
                 if !nouns_joined {
                     break;
                 }
@@ -424,25 +522,33 @@ impl<'a> View<'a> {
             last = j;
             j += 1;
         }
-        while last > verb
-            && (matches!(self.upos(last), Upos::Adp | Upos::Det | Upos::Cconj | Upos::Sconj | Upos::Part)
-                || self.lower[last] == "not"
-                || (self.is_punct(last) && !self.closes_quote(last)))
+        let possessive = |w: &str| matches!(w, "its" | "his" | "her" | "their" | "our" | "my" | "your");
+        while last > kept
+            && (matches!(
+                self.upos(last),
+                Upos::Adp | Upos::Det | Upos::Cconj | Upos::Sconj | Upos::Part
+            ) || self.lower[last] == "not"
+                || possessive(&self.lower[last])
+                || (self.is_punct(last) && !self.closes_quote(group, last) && !matches!(self.word(last), "%" | "$")))
         {
             last -= 1;
         }
         group..last + 1
     }
 
-    /// A quotation mark that closes one opened earlier in the sentence.
-    fn closes_quote(&self, i: usize) -> bool {
+    /// A quotation mark that closes one opened at or after token `from`.
+    fn closes_quote(&self, from: usize, i: usize) -> bool {
         let w = self.word(i);
         let opener = match w {
             "'" | "’" => ["'", "‘"],
             "\"" | "”" => ["\"", "“"],
             _ => return false,
         };
-        (0..i).filter(|&k| opener.contains(&self.word(k)) || self.word(k) == w).count() % 2 == 1
+        (from..i)
+            .filter(|&k| opener.contains(&self.word(k)) || self.word(k) == w)
+            .count()
+            % 2
+            == 1
     }
 
     /// The sentence's first personal name mention (for resolving later pronouns).

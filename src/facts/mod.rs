@@ -50,13 +50,93 @@ const NAME_WINDOW: usize = 6000;
 /// Words that precede a surname without being a given name ("President Obama",
 /// "When Clinton ..."), lower case.
 const NOT_GIVEN_NAMES: &[&str] = &[
-    "mr", "mrs", "ms", "miss", "dr", "sir", "dame", "lord", "lady", "president", "director", "secretary", "senator",
-    "sen", "rep", "representative", "governor", "gov", "mayor", "minister", "chancellor", "chairman", "chairwoman",
-    "chief", "leader", "speaker", "judge", "justice", "general", "gen", "officer", "agent", "prince", "princess",
-    "king", "queen", "pope", "professor", "prof", "candidate", "nominee", "former", "democrat", "democratic",
-    "republican", "rival", "the", "a", "an", "when", "after", "but", "and", "if", "as", "while", "then", "so",
-    "because", "though", "meanwhile", "however", "yesterday", "today", "on", "in", "at", "by", "for", "with", "from",
-    "share", "said", "says", "told", "elect", "how", "why", "what", "where", "who",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "dr",
+    "sir",
+    "dame",
+    "lord",
+    "lady",
+    "president",
+    "director",
+    "secretary",
+    "senator",
+    "sen",
+    "rep",
+    "representative",
+    "governor",
+    "gov",
+    "mayor",
+    "minister",
+    "chancellor",
+    "chairman",
+    "chairwoman",
+    "chief",
+    "leader",
+    "speaker",
+    "judge",
+    "justice",
+    "general",
+    "gen",
+    "officer",
+    "agent",
+    "prince",
+    "princess",
+    "king",
+    "queen",
+    "pope",
+    "professor",
+    "prof",
+    "candidate",
+    "nominee",
+    "former",
+    "democrat",
+    "democratic",
+    "republican",
+    "rival",
+    "the",
+    "a",
+    "an",
+    "when",
+    "after",
+    "but",
+    "and",
+    "if",
+    "as",
+    "while",
+    "then",
+    "so",
+    "because",
+    "though",
+    "meanwhile",
+    "however",
+    "yesterday",
+    "today",
+    "on",
+    "in",
+    "at",
+    "by",
+    "for",
+    "with",
+    "from",
+    "share",
+    "said",
+    "says",
+    "told",
+    "elect",
+    "how",
+    "why",
+    "what",
+    "where",
+    "who",
+];
+
+/// Subject pronouns left unresolved: their referent is rarely the last name mentioned.
+const OTHER_PRONOUNS: &[&str] = &[
+    "it", "they", "them", "this", "that", "these", "those", "we", "us", "i", "you", "its", "their", "there", "one",
+    "which", "who",
 ];
 
 /// A given name, optionally with a middle initial, right before a surname.
@@ -135,8 +215,18 @@ impl Analysed<'_> {
         })
     }
 
-    /// Whether the token at byte `range.start` hangs from a relative clause.
+    /// Whether the token at byte `range.start` hangs from a relative clause: by the parse,
+    /// or by punctuation (", who stormed to victory on Wednesday,"), which the parser
+    /// sometimes misses.
     fn in_relative_clause(&self, range: &Range<usize>) -> bool {
+        let before = &self.unit.text[self.unit.range.start..range.start.max(self.unit.range.start)];
+        let opened = [", who ", ", which ", ", whose "]
+            .iter()
+            .filter_map(|w| before.rfind(w))
+            .max();
+        if opened.is_some_and(|p| !before[p + 1..].contains(',')) {
+            return true;
+        }
         let tokens = &self.sentence.tokens;
         let Some(mut k) = tokens.iter().position(|t| t.range.start >= range.start) else {
             return false;
@@ -218,8 +308,12 @@ pub fn extract(article: &Article, anchor: NaiveDateTime, max: usize) -> Vec<KeyF
         let main = index == 0;
         let context = |n| analysed.iter().skip(1).filter(|c| !c.unit.headline).take(n);
         let when = a.day_expression().or_else(|| {
-            main.then(|| context(TIME_CONTEXT).find_map(Analysed::day_expression).or_else(|| publication_day(article)))
-                .flatten()
+            main.then(|| {
+                context(TIME_CONTEXT)
+                    .find_map(Analysed::day_expression)
+                    .or_else(|| publication_day(article))
+            })
+            .flatten()
         });
         let where_ = a.place().or_else(|| {
             main.then(|| {
@@ -271,7 +365,10 @@ fn publication_day(article: &Article) -> Option<FactField> {
 /// Whether the capitalised first word of a sentence is a name: the article also writes it
 /// capitalised mid-sentence.
 fn first_word_is_name(body: &str, text: &str, range: &Range<usize>) -> bool {
-    let first = text[range.clone()].split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
+    let first = text[range.clone()]
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("");
     if first.len() < 2 || !first.chars().next().is_some_and(char::is_uppercase) {
         return false;
     }
@@ -302,6 +399,10 @@ fn resolve_who(
     let word = a.unit.text[bytes.clone()].to_lowercase();
     if PERSON_PRONOUNS.contains(&word.as_str()) {
         return last_person.cloned();
+    }
+    // "It", "they", "this": the referent is not worth guessing.
+    if OTHER_PRONOUNS.contains(&word.as_str()) {
+        return None;
     }
     let kind = v.entity_at(&bytes).map(|e| e.kind);
     if kind == Some(EntityKind::Person) {
@@ -349,7 +450,12 @@ fn full_name(body: &str, surname: &str) -> Option<Range<usize>> {
         }
     }
     // A form seen once may be a greeting or a glued caption ("Hi Toblerone").
-    forms.into_iter().rev().filter(|f| f.1 >= 2).max_by_key(|f| f.1).map(|f| f.2)
+    forms
+        .into_iter()
+        .rev()
+        .filter(|f| f.1 >= 2)
+        .max_by_key(|f| f.1)
+        .map(|f| f.2)
 }
 
 /// Rank of a tuple: headline first, then lead order; complete tuples and subjects the
@@ -360,7 +466,10 @@ fn score(fact: &KeyFact, unit: &Unit, body: &str) -> f32 {
     } else {
         0.8 * 0.9f32.powi(unit.position as i32)
     };
-    let filled = [fact.when.is_some(), fact.where_.is_some()].iter().filter(|&&b| b).count() as f32;
+    let filled = [fact.when.is_some(), fact.where_.is_some()]
+        .iter()
+        .filter(|&&b| b)
+        .count() as f32;
     let salience = fact
         .who
         .as_ref()
@@ -375,7 +484,9 @@ fn same_fact(a: &KeyFact, b: &KeyFact) -> bool {
     let key = |f: &KeyFact| {
         (
             f.who.as_ref().map(|w| w.text.to_lowercase()),
-            f.what.as_ref().and_then(|w| w.text.split_whitespace().next().map(str::to_lowercase)),
+            f.what
+                .as_ref()
+                .and_then(|w| w.text.split_whitespace().next().map(str::to_lowercase)),
         )
     };
     key(a) == key(b)
@@ -405,7 +516,12 @@ fn units(article: &Article) -> Vec<Unit<'_>> {
     }
     let content = classify_sentences(body, &sentences)
         .into_iter()
-        .filter(|v| v.is_content() && body.get(v.content.clone()).is_some_and(|s| s.split_whitespace().count() >= 3))
+        .filter(|v| {
+            v.is_content()
+                && body
+                    .get(v.content.clone())
+                    .is_some_and(|s| s.split_whitespace().count() >= 3)
+        })
         .map(|v| v.content);
     let mut position = 0;
     for range in content {
@@ -441,7 +557,10 @@ mod tests {
     use chrono::NaiveDate;
 
     fn anchor() -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2021, 3, 10).unwrap().and_hms_opt(12, 0, 0).unwrap()
+        NaiveDate::from_ymd_opt(2021, 3, 10)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap()
     }
 
     fn article(title: &str, body: &str) -> Article {
@@ -478,7 +597,10 @@ mod tests {
 
     #[test]
     fn no_time_expression_means_no_when() {
-        let a = article("Acme Corp closes factory in Leeds", "Acme Corp is closing its factory in Leeds.");
+        let a = article(
+            "Acme Corp closes factory in Leeds",
+            "Acme Corp is closing its factory in Leeds.",
+        );
         let facts = extract(&a, anchor(), 2);
         assert!(facts.iter().all(|f| f.when.is_none()));
     }
@@ -492,7 +614,10 @@ mod tests {
              Lopez said she would stay in the Senate.",
         );
         let facts = extract(&a, anchor(), 5);
-        let lopez = facts.iter().find(|f| f.evidence.text.starts_with("Lopez said")).expect("fact of the third sentence");
+        let lopez = facts
+            .iter()
+            .find(|f| f.evidence.text.starts_with("Lopez said"))
+            .expect("fact of the third sentence");
         assert_eq!(text(&lopez.who), Some("Maria Lopez"), "{facts:#?}");
         for f in &facts {
             let who = f.who.as_ref().unwrap();
@@ -502,17 +627,31 @@ mod tests {
 
     #[test]
     fn offsets_are_code_points_into_their_field() {
-        let a = article("Café owner José Núñez wins award in Málaga", "José Núñez won the award on Friday.");
+        let a = article(
+            "Café owner José Núñez wins award in Málaga",
+            "José Núñez won the award on Friday.",
+        );
         let facts = extract(&a, anchor(), 2);
         let who = facts[0].who.as_ref().unwrap();
         let chars: Vec<char> = a.title.chars().collect();
-        let got: String = chars[who.location.start as usize..who.location.end as usize].iter().collect();
+        let got: String = chars[who.location.start as usize..who.location.end as usize]
+            .iter()
+            .collect();
         assert_eq!(got, who.text);
     }
 
     #[test]
     fn odd_input_never_panics() {
-        for body in ["", " ", "\n\n", "é🙂—“", ":", "a", "— - -- : | ' \" ...", &"word ".repeat(5000)] {
+        for body in [
+            "",
+            " ",
+            "\n\n",
+            "é🙂—“",
+            ":",
+            "a",
+            "— - -- : | ' \" ...",
+            &"word ".repeat(5000),
+        ] {
             for title in ["", "Ünïcode: 🙂 - ", "'", ":"] {
                 let _ = extract(&article(title, body), anchor(), 5);
             }

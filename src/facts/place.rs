@@ -14,7 +14,16 @@ const LOCATIVE: &[&str] = &["in", "at", "near", "outside", "inside", "across", "
 
 /// Common nouns that continue a place name written in lower case ("Hebei province").
 const PLACE_NOUNS: &[&str] = &[
-    "province", "state", "county", "city", "region", "district", "village", "town", "prefecture", "island",
+    "province",
+    "state",
+    "county",
+    "city",
+    "region",
+    "district",
+    "village",
+    "town",
+    "prefecture",
+    "island",
 ];
 
 /// How far past the preposition a name may start: "in [a rural village of] Hebei".
@@ -53,7 +62,7 @@ fn place_after(v: &View, k: usize, end: usize) -> Option<Range<usize>> {
             // "downtown Seattle", "central China": lower-case modifiers belong to the place.
             let name = (start + 1..end.min(start + 3)).find_map(|i| name_at(v, i, end))?;
             let modifiers = (start..name.start).all(|i| matches!(v.upos(i), Upos::Adj | Upos::Noun | Upos::Adv));
-            modifiers.then(|| start..name.end)
+            modifiers.then_some(start..name.end)
         })
         .or_else(|| {
             // "the American city of Seattle": a short lead-in, then "of" and a place name.
@@ -67,7 +76,10 @@ fn place_after(v: &View, k: usize, end: usize) -> Option<Range<usize>> {
             (demonym && start + 1 < end && v.upos(start + 1) == Upos::Noun).then(|| start..start + 2)
         })?;
     if run.end + 1 < end && v.word(run.end) == "," {
-        if let Some(more) = name_at(v, run.end + 1, end) {
+        // "Baoding, Hebei", not "Cuba, Archbishop Tutu".
+        let region = name_at(v, run.end + 1, end)
+            .filter(|more| more.len() == 1 || v.entity_at(&v.bytes(more)).is_some_and(|e| e.kind == EntityKind::Place));
+        if let Some(more) = region {
             run.end = more.end;
         }
     }
@@ -103,7 +115,10 @@ const DATELINE_WINDOW: usize = 1500;
 /// Byte range of the place in the body's dateline, if it has one.
 pub(crate) fn dateline(body: &str) -> Option<Range<usize>> {
     let end = super::floor_char_boundary(body, DATELINE_WINDOW);
-    DATELINE.captures(&body[..end]).and_then(|c| c.get(1)).map(|m| m.range())
+    DATELINE
+        .captures(&body[..end])
+        .and_then(|c| c.get(1))
+        .map(|m| m.range())
 }
 
 #[cfg(test)]
@@ -119,12 +134,18 @@ mod tests {
 
     #[test]
     fn locative_names() {
-        assert_eq!(place("The minister arrived in Beijing for talks.").as_deref(), Some("Beijing"));
+        assert_eq!(
+            place("The minister arrived in Beijing for talks.").as_deref(),
+            Some("Beijing")
+        );
         assert_eq!(
             place("A man was hurt in the American city of Portland last night.").as_deref(),
             Some("Portland")
         );
-        assert_eq!(place("The boy fell down a well in Baoding, Hebei province on Sunday.").as_deref(), Some("Baoding, Hebei province"));
+        assert_eq!(
+            place("The boy fell down a well in Baoding, Hebei province on Sunday.").as_deref(),
+            Some("Baoding, Hebei province")
+        );
         assert_eq!(place("She said it in a letter to the board."), None);
     }
 

@@ -20,7 +20,9 @@ pub enum ManifestError {
     Invalid { profile: String, reason: String },
     #[error("unknown model profile {name:?}: known profiles are {known} (`newsgist models list` shows them)")]
     UnknownProfile { name: String, known: String },
-    #[error("{dir} holds a {found:?} model, but profile {profile:?} is a {expected} model: point it at the right directory")]
+    #[error(
+        "{dir} holds a {found:?} model, but profile {profile:?} is a {expected} model: point it at the right directory"
+    )]
     ArchitectureMismatch {
         profile: String,
         dir: std::path::PathBuf,
@@ -278,7 +280,10 @@ impl RawProfile {
             return Err(bad(format!("repo {:?} is not an org/name repository id", self.repo)));
         }
         if self.revision.is_empty() || !self.revision.split('/').all(safe_component) {
-            return Err(bad(format!("revision {:?} is not a commit, branch or tag", self.revision)));
+            return Err(bad(format!(
+                "revision {:?} is not a commit, branch or tag",
+                self.revision
+            )));
         }
         let architecture = match self.architecture.as_str() {
             "bart" => Architecture::Bart,
@@ -291,7 +296,10 @@ impl RawProfile {
         }
         for (i, file) in self.file.iter().enumerate() {
             if !file.name.split('/').all(safe_component) {
-                return Err(bad(format!("file {:?} is not a relative path inside the repository", file.name)));
+                return Err(bad(format!(
+                    "file {:?} is not a relative path inside the repository",
+                    file.name
+                )));
             }
             if self.file[..i].iter().any(|f| f.name == file.name) {
                 return Err(bad(format!("file {:?} is listed twice", file.name)));
@@ -308,7 +316,10 @@ impl RawProfile {
             .chain(merges);
         for needed in needed {
             if !self.file.iter().any(|f| f.name == needed && !f.optional) {
-                return Err(bad(format!("a {} profile needs the file {needed}", architecture.name())));
+                return Err(bad(format!(
+                    "a {} profile needs the file {needed}",
+                    architecture.name()
+                )));
             }
         }
         let g = self.generation;
@@ -316,7 +327,9 @@ impl RawProfile {
             return Err(bad("num_beams must be at least 1".into()));
         }
         if g.min_length > g.max_length || g.max_length == 0 {
-            return Err(bad("generation needs 0 < max_length and min_length <= max_length".into()));
+            return Err(bad(
+                "generation needs 0 < max_length and min_length <= max_length".into()
+            ));
         }
         if !g.length_penalty.is_finite() {
             return Err(bad("length_penalty must be a finite number".into()));
@@ -348,9 +361,7 @@ fn safe_component(part: &str) -> bool {
     !part.is_empty()
         && part != "."
         && part != ".."
-        && part
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
 #[cfg(test)]
@@ -432,7 +443,10 @@ early_stopping = false
     #[test]
     fn unknown_profile_lists_the_known_ones() {
         let err = manifest().get("gpt-17").unwrap_err().to_string();
-        assert!(err.contains("gpt-17") && err.contains("bart-large-cnn") && err.contains("t5-small"), "{err}");
+        assert!(
+            err.contains("gpt-17") && err.contains("bart-large-cnn") && err.contains("t5-small"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -451,23 +465,45 @@ early_stopping = false
             ("repo = \"org/tiny\"", "repo = \"../etc\"", "repository id"),
             ("repo = \"org/tiny\"", "repo = \"tiny\"", "repository id"),
             ("revision = \"main\"", "revision = \"../x\"", "revision"),
-            ("architecture = \"bart\"", "architecture = \"gpt2\"", "bart, t5 or pegasus"),
+            (
+                "architecture = \"bart\"",
+                "architecture = \"gpt2\"",
+                "bart, t5 or pegasus",
+            ),
             ("max_input_tokens = 128", "max_input_tokens = 0", "max_input_tokens"),
-            ("name = \"merges.txt\"", "name = \"merges.txt\"\noptional = true", "needs the file merges.txt"),
+            (
+                "name = \"merges.txt\"",
+                "name = \"merges.txt\"\noptional = true",
+                "needs the file merges.txt",
+            ),
             ("name = \"vocab.json\"", "name = \"/abs/vocab.json\"", "relative path"),
             ("name = \"vocab.json\"", "name = \"config.json\"", "listed twice"),
-            ("name = \"vocab.json\"", "name = \"vocab.json\"\nsha256 = \"ABC\"", "64 lowercase hex"),
+            (
+                "name = \"vocab.json\"",
+                "name = \"vocab.json\"\nsha256 = \"ABC\"",
+                "64 lowercase hex",
+            ),
             ("num_beams = 2", "num_beams = 0", "num_beams"),
             ("min_length = 1", "min_length = 30", "min_length <= max_length"),
             ("length_penalty = 1.0", "length_penalty = nan", "finite"),
-            ("weights = \"safetensors\"", "weights = \"pytorch\"", "pytorch_model.bin"),
+            (
+                "weights = \"safetensors\"",
+                "weights = \"pytorch\"",
+                "pytorch_model.bin",
+            ),
         ];
         for (from, to, expected) in cases {
             let err = with(from, to).unwrap_err().to_string();
             assert!(err.contains(expected), "{to:?}: {err}");
         }
-        assert!(matches!(with("early_stopping = false", "early_stopping = 1"), Err(ManifestError::Parse(_))));
-        assert!(matches!(with("name = \"tiny\"", "name = \"tiny\"\ncolour = 1"), Err(ManifestError::Parse(_))));
+        assert!(matches!(
+            with("early_stopping = false", "early_stopping = 1"),
+            Err(ManifestError::Parse(_))
+        ));
+        assert!(matches!(
+            with("name = \"tiny\"", "name = \"tiny\"\ncolour = 1"),
+            Err(ManifestError::Parse(_))
+        ));
     }
 
     #[test]

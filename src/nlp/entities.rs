@@ -195,15 +195,17 @@ fn context<'a>(w: &'a [WordFeats], tags: &'a [Upos], heads: &'a [Option<usize>],
 }
 
 /// GUM mentions are (nearly always) the projection of their head's subtree. When a tagged
-/// span holds several words attached outside it (e.g. it ran on into the verb), keep the
-/// contiguous part under its nominal head.
+/// span ran on into a verb and holds several words attached outside it, keep the contiguous
+/// part under its nominal head.
 fn trim_to_subtree(span: Range<usize>, heads: &[Option<usize>], tags: &[Upos]) -> Range<usize> {
     const MAX_DEPTH: usize = 64;
     let outside: Vec<usize> = span
         .clone()
         .filter(|&i| heads[i].is_none_or(|h| !span.contains(&h)))
         .collect();
-    if outside.len() <= 1 {
+    // Only spans that swallowed a verb are trimmed; several outside attachments without one
+    // are usually parse errors inside a good span (e.g. a title before a name).
+    if outside.len() <= 1 || !span.clone().any(|i| matches!(tags[i], Upos::Verb | Upos::Aux)) {
         return span;
     }
     // The first nominal attached outside the span or to a verb inside it (a subject the

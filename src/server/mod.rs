@@ -8,8 +8,7 @@ mod summarizer;
 use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::transport::{server::TcpIncoming, Server};
 use tonic_health::{server::HealthReporter, ServingStatus};
 use tracing::{error, info};
 
@@ -81,9 +80,13 @@ pub async fn serve(
             .add_service(reflection_v1alpha)
             .add_service(summarizer)
             .add_service(models)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
-                let _ = stop_rx.await;
-            }),
+            .serve_with_incoming_shutdown(
+                // Without TCP_NODELAY, small responses wait for delayed ACKs (~40 ms each).
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                async {
+                    let _ = stop_rx.await;
+                },
+            ),
     );
     info!(?addr, "listening; loading models");
 

@@ -94,6 +94,17 @@ pub struct Config {
     /// ranked purely as a digest; smaller ratios blend in proportion, and a
     /// sentence count is a gist. 0 ranks every summary as a gist.
     pub digest_ratio: f32,
+    /// Sentences with fewer words than this lose salience in proportion:
+    /// a fragment fills a summary slot with little content. 0 disables.
+    pub short_words: f32,
+    /// Share of salience lost by a sentence that is entirely a direct
+    /// quotation (in proportion to its quoted share).
+    pub quotation: f32,
+    /// Share of salience lost by a sentence that opens with a pronoun or
+    /// connective, which depends on a sentence before it.
+    pub dependent: f32,
+    /// Exponent of a length prior `(words / 20)^length_power`.
+    pub length_power: f32,
 }
 
 impl Default for Config {
@@ -106,6 +117,10 @@ impl Default for Config {
             title: 1.0,
             redundancy: 0.5,
             digest_ratio: 1.0 / 3.0,
+            short_words: 0.0,
+            quotation: 0.0,
+            dependent: 0.0,
+            length_power: 0.0,
         }
     }
 }
@@ -127,6 +142,8 @@ pub struct Document {
     title: Vec<(u32, f32)>,
     /// Sentences dropped as boilerplate.
     boilerplate: Vec<Range<usize>>,
+    /// Surface features of each candidate, for the quality factor.
+    shapes: Vec<Shape>,
 }
 
 impl Document {
@@ -148,6 +165,7 @@ impl Document {
                 (false, true) => boilerplate.push(range.clone()),
             }
         }
+        let shapes = candidates.iter().map(|r| Shape::of(&body[r.clone()])).collect();
         let mut vocab = Vocabulary::with_capacity(body.len() / 8);
         let counts: Vec<Vec<(u32, f32)>> = candidates.iter().map(|r| vocab.term_counts(&body[r.clone()])).collect();
         let title_counts = title.map(|t| vocab.term_counts(t)).unwrap_or_default();
@@ -159,6 +177,7 @@ impl Document {
             body: body.to_owned(),
             candidates,
             boilerplate,
+            shapes,
         }
     }
 
@@ -336,10 +355,81 @@ fn salience(doc: &Document, sim: &[f32], ranked: usize, digest: f32, config: &Co
         .map(|i| {
             let prior = lead * config.position * (1.0 + i as f32).powf(-config.position_decay);
             let gist = directed[i] + prior + config.title * title[i];
-            (1.0 - digest) * gist + digest * undirected[i]
+            doc.shapes[i].quality(config) * ((1.0 - digest) * gist + digest * undirected[i])
         })
         .collect()
 }
+
+/// Surface features of a sentence that bear on its worth in a summary,
+/// whatever its centrality.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Shape {
+    /// Number of words.
+    words: u32,
+    /// Share of the words inside quotation marks (0..=1).
+    quoted: f32,
+    /// Opens with a pronoun or connective that points back.
+    dependent: bool,
+}
+
+impl Shape {
+    fn of(sentence: &str) -> Shape {
+        let mut words = 0u32;
+        let mut quoted_words = 0u32;
+        let mut open = false;
+        let mut first = None;
+        for word in sentence.split_whitespace() {
+            let opens = word.starts_with(['"', '“', '‘', '\'']);
+            if opens {
+                open = true;
+            }
+            let core = word.trim_matches(|c: char| !c.is_alphanumeric());
+            if !core.is_empty() {
+                words += 1;
+                if open {
+                    quoted_words += 1;
+                }
+                first.get_or_insert(core);
+            }
+            let closes = word
+                .trim_end_matches(['.', ',', '!', '?', ';', ':', '…'])
+                .ends_with(['"', '”', '’', '\'']);
+            if closes && (open || !opens) {
+                // A closing mark with no opener in the sentence ends a quote
+                // that began in an earlier sentence: all of it so far was quoted.
+                if !open {
+                    quoted_words = words;
+                }
+                open = false;
+            }
+        }
+        let dependent = first.is_some_and(|w| DEPENDENT_OPENERS.contains(&w));
+        Shape {
+            words,
+            quoted: if words > 0 { quoted_words as f32 / words as f32 } else { 0.0 },
+            dependent,
+        }
+    }
+
+    /// Multiplier on salience in 0..=1.
+    fn quality(&self, config: &Config) -> f32 {
+        let length = if config.short_words > 0.0 {
+            (self.words as f32 / config.short_words).min(1.0)
+        } else {
+            1.0
+        };
+        let quote = 1.0 - config.quotation * self.quoted;
+        let dependent = if self.dependent { 1.0 - config.dependent } else { 1.0 };
+        let prior = (self.words.max(1) as f32 / 20.0).powf(config.length_power);
+        (length * quote * dependent * prior).max(0.0)
+    }
+}
+
+/// Sentence openers that refer back to something said before.
+const DEPENDENT_OPENERS: &[&str] = &[
+    "He", "She", "It", "They", "His", "Her", "Its", "Their", "This", "These", "That", "Those", "But", "And", "However",
+    "Yet", "So", "Then", "Also", "Still",
+];
 
 /// Maps values linearly onto 0..=1 (all zeros when they are all equal).
 fn rescale(values: &[f32]) -> Vec<f32> {

@@ -34,6 +34,12 @@ pub fn split_sentences(text: &str) -> Vec<Range<usize>> {
             i += 1;
             continue;
         }
+        if c == ' ' && unpunctuated_boundary(&chars, start, i) {
+            push_trimmed(text, byte_at(start)..byte_at(i), &mut out);
+            start = i + 1;
+            i += 1;
+            continue;
+        }
         if is_terminal(c) {
             let mut j = i + 1;
             while j < n && is_terminal(chars[j].1) {
@@ -213,6 +219,54 @@ fn terminal_is_boundary(chars: &[(usize, char)], start: usize, i: usize, run_end
     }
     true
 }
+
+/// Capitalised words that open a new clause and practically never stand
+/// capitalised inside one; see [`unpunctuated_boundary`].
+const CLAUSE_OPENERS: &[&str] = &[
+    "After", "And", "As", "At", "But", "He", "Her", "His", "However", "In", "It", "Its", "Many", "On", "She", "Some",
+    "Their", "These", "They", "This", "Those", "We", "When", "While",
+];
+
+/// A sentence boundary with no punctuation at the space `chars[i]`: scraped
+/// pages glue picture captions, which carry no full stop, to the next
+/// sentence (`… in Chongqing last Saturday The kite weighs …`). The space
+/// is a boundary when a lowercase word (or a number or a closing bracket)
+/// is followed by a capitalised clause opener, and that by a lowercase word
+/// or a comma, which rules out titles and names (`read The Times`,
+/// `Stephen King's It`).
+fn unpunctuated_boundary(chars: &[(usize, char)], start: usize, i: usize) -> bool {
+    let Some(&(_, prev)) = i.checked_sub(1).and_then(|p| chars.get(p)) else {
+        return false;
+    };
+    if i <= start || !(prev.is_lowercase() || prev.is_ascii_digit() || prev == ')') {
+        return false;
+    }
+    let word_start = i + 1;
+    if !chars.get(word_start).is_some_and(|&(_, c)| c.is_uppercase()) {
+        return false;
+    }
+    let mut j = word_start;
+    while j < chars.len() && chars[j].1.is_alphabetic() && j - word_start < 8 {
+        j += 1;
+    }
+    let word: String = chars[word_start..j].iter().map(|&(_, c)| c).collect();
+    if !CLAUSE_OPENERS.contains(&word.as_str()) {
+        return false;
+    }
+    let opens_clause = match chars.get(j).map(|&(_, c)| c) {
+        Some(',') => true,
+        Some(' ') => chars.get(j + 1).is_some_and(|&(_, c)| c.is_lowercase()),
+        _ => false,
+    };
+    // No sentence ends on an article or a preposition: `the On the Mat
+    // studio` names something.
+    opens_clause && !UNFINISHED_ENDINGS.contains(&token_before(chars, start, i).as_str())
+}
+
+/// Words a sentence cannot end on.
+const UNFINISHED_ENDINGS: &[&str] = &[
+    "a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on", "or", "the", "to", "with",
+];
 
 /// The whitespace-delimited token that ends just before `chars[i]`, with any
 /// opening quotes or brackets stripped, as a String.

@@ -21,7 +21,7 @@ run: build
 
 ## Set up, build and run every test.
 test: setup
-	cargo test --all-targets -- --test-threads 2
+	cargo test -- --test-threads 2
 
 lint: setup
 	cargo fmt --check

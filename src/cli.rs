@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tracing::error;
 
 use crate::{
-    config::{self, BatchArgs, Command, EngineArgs, LogFormat, OutputFormat, RequestArgs, ServeArgs, SummarizeArgs},
+    config::{self, BatchArgs, Command, LogFormat, OutputFormat, RequestArgs, ServeArgs, SummarizeArgs},
     engine::{start_workers, Engine},
     error::ServiceError,
     pool::WorkerPool,
@@ -81,11 +81,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// Starts the engine's workers for a command-line job.
-async fn workers(engine: &EngineArgs) -> anyhow::Result<(Arc<WorkerPool<Engine>>, config::EngineConfig)> {
-    let config = engine.validate()?;
-    let start_config = config.clone();
-    let pool = tokio::task::spawn_blocking(move || start_workers(&start_config)).await??;
-    Ok((Arc::new(pool), config))
+async fn workers(config: config::EngineConfig) -> anyhow::Result<Arc<WorkerPool<Engine>>> {
+    let pool = tokio::task::spawn_blocking(move || start_workers(&config)).await??;
+    Ok(Arc::new(pool))
 }
 
 /// An article as JSON input gives it (summarize's JSON files and batch lines).
@@ -158,6 +156,7 @@ fn read_utf8(path: &Path) -> anyhow::Result<String> {
 }
 
 async fn summarize(args: SummarizeArgs) -> anyhow::Result<()> {
+    let config = args.engine.validate()?;
     let text = read_utf8(&args.input)?;
     let article = if text.trim_start().starts_with('{') {
         serde_json::from_str::<ArticleRow>(&text)
@@ -176,7 +175,6 @@ async fn summarize(args: SummarizeArgs) -> anyhow::Result<()> {
             ..Article::default()
         }
     };
-    let (pool, config) = workers(&args.engine).await?;
     let request = SummaryRequest::validate(
         String::new(),
         article,
@@ -184,6 +182,7 @@ async fn summarize(args: SummarizeArgs) -> anyhow::Result<()> {
         &config.defaults,
         &config.limits,
     )?;
+    let pool = workers(config).await?;
     let response = pool.submit(request, None).await?;
     let mut stdout = std::io::stdout().lock();
     match args.format {
@@ -269,7 +268,8 @@ async fn batch(args: BatchArgs) -> anyhow::Result<()> {
     let output = std::fs::File::create(&args.output)
         .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", args.output.display()))?;
     let mut output = std::io::BufWriter::new(output);
-    let (pool, config) = workers(&args.engine).await?;
+    let config = args.engine.validate()?;
+    let pool = workers(config.clone()).await?;
     let config = Arc::new(config);
     let progress = progress_bar(lines.len() as u64);
     let started = Instant::now();

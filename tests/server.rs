@@ -167,21 +167,25 @@ async fn oversized_messages_are_refused_by_the_transport_limit() {
 
 #[tokio::test]
 async fn a_deadline_that_cannot_be_met_is_reported_as_such() {
-    let server = TestServer::start(&[]).await;
+    let server = TestServer::start(&["--workers", "1"]).await;
+    // The one worker is busy with a long article while the short requests below wait.
     let long_body = ARTICLE_BODY.repeat(1000);
-    // The grpc-timeout header alone (no client-side timer), as any gRPC client sends it.
+    let url = server.url();
+    let busy = tokio::spawn(async move {
+        let mut client = pb::summarizer_service_client::SummarizerServiceClient::connect(url).await.unwrap();
+        client.summarize(request("busy", &long_body, &[])).await
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The grpc-timeout header alone (no client-side timer), as any gRPC client sends it: a
+    // 2 ms budget is refused before any work, 60 ms runs out in the queue.
     for timeout in ["2m", "60m"] {
-        let mut request = tonic::Request::new(request("late", &long_body, &[]));
+        let mut request = tonic::Request::new(request("late", ARTICLE_BODY, &[]));
         request.metadata_mut().insert("grpc-timeout", timeout.parse().unwrap());
         let status = server.client().await.summarize(request).await.unwrap_err();
         assert_eq!(status.code(), Code::DeadlineExceeded, "{timeout}: {status:?}");
     }
-    assert!(server
-        .client()
-        .await
-        .summarize(self::request("ok", ARTICLE_BODY, &[]))
-        .await
-        .is_ok());
+    assert!(busy.await.unwrap().is_ok());
+    assert!(server.client().await.summarize(self::request("ok", ARTICLE_BODY, &[])).await.is_ok());
 }
 
 #[tokio::test]

@@ -8,7 +8,10 @@ mod summarizer;
 use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
-use tonic::transport::{server::TcpIncoming, Server};
+use tonic::{
+    service::interceptor::InterceptedService,
+    transport::{server::TcpIncoming, Server},
+};
 use tonic_health::{server::HealthReporter, ServingStatus};
 use tracing::{error, info};
 
@@ -69,6 +72,7 @@ pub async fn serve(
     let summarizer = SummarizerServiceServer::new(summarizer::Summarizer(Arc::clone(&state)))
         .max_decoding_message_size(max_message)
         .max_encoding_message_size(max_message * 2);
+    let summarizer = InterceptedService::new(summarizer, summarizer::stamp_arrival);
     let models = ModelServiceServer::new(models_service::Models::new(Arc::clone(&state)));
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -69,15 +69,27 @@ impl State {
     }
 
     /// The deadline of a call: the server's request timeout, or the client's grpc-timeout
-    /// when that is sooner.
-    fn deadline(&self, metadata: &MetadataMap) -> Instant {
-        self.deadline_after(client_timeout(metadata))
+    /// when that is sooner, counted from the call's arrival (see [`stamp_arrival`]).
+    fn deadline<T>(&self, request: &Request<T>) -> Instant {
+        let arrived = request.extensions().get::<Arrival>().map_or_else(Instant::now, |a| a.0);
+        self.deadline_after(arrived, client_timeout(request.metadata()))
     }
 
-    fn deadline_after(&self, client_timeout: Option<Duration>) -> Instant {
+    fn deadline_after(&self, arrived: Instant, client_timeout: Option<Duration>) -> Instant {
         let timeout = client_timeout.map_or(self.request_timeout, |t| t.min(self.request_timeout));
-        Instant::now() + timeout.saturating_sub(DEADLINE_MARGIN)
+        arrived + timeout.saturating_sub(DEADLINE_MARGIN)
     }
+}
+
+/// When a call arrived, before its message was decoded: a large message takes a while to
+/// decode, and tonic's own grpc-timeout timer starts before that.
+#[derive(Clone, Copy)]
+struct Arrival(Instant);
+
+/// Interceptor that records [`Arrival`].
+pub fn stamp_arrival(mut request: Request<()>) -> Result<Request<()>, Status> {
+    request.extensions_mut().insert(Arrival(Instant::now()));
+    Ok(request)
 }
 
 /// Parses the grpc-timeout header: an integer and a unit (H, M, S, m, u, n).
@@ -116,7 +128,7 @@ impl SummarizerService for Summarizer {
         &self,
         request: Request<pb::SummarizeRequest>,
     ) -> Result<Response<pb::SummarizeResponse>, Status> {
-        let deadline = self.0.deadline(request.metadata());
+        let deadline = self.0.deadline(&request);
         let request = request.into_inner();
         let span = info_span!("summarize", request_id = %request.request_id);
         let result = self.0.run(request, deadline).instrument(span).await;
@@ -142,7 +154,8 @@ impl SummarizerService for Summarizer {
             async move {
                 let request = item?;
                 let request_id = request.request_id.clone();
-                let deadline = state.deadline_after(timeout);
+                // Each item has the whole budget, from when it was read.
+                let deadline = state.deadline_after(Instant::now(), timeout);
                 let span = info_span!("summarize_stream_item", request_id = %request_id);
                 let result = match state.run(request, deadline).instrument(span).await {
                     Ok(response) => pb::summarize_stream_response::Result::Response(response),

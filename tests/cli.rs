@@ -1,0 +1,86 @@
+//! The `newsgist` binary on real files: summarize and batch, including bad input.
+
+mod common;
+
+use std::process::Command;
+
+fn newsgist() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_newsgist"))
+}
+
+#[test]
+fn summarize_prints_json_with_the_requested_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("article.txt");
+    std::fs::write(&path, common::ARTICLE_BODY).unwrap();
+    let output = newsgist()
+        .args(["summarize", path.to_str().unwrap(), "--format", "json", "--sentences", "2", "--published-at", "2024-06-19"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["extractive"]["sentences"].as_array().unwrap().len(), 2);
+    assert_eq!(json["extractive"]["text"].as_str().unwrap().lines().count(), 2);
+    assert!(json["key_facts"].is_array());
+    assert!(json.get("abstractive").is_none());
+}
+
+#[test]
+fn summarize_refuses_invalid_utf8_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.txt");
+    std::fs::write(&path, b"Caf\xe9 owners protest.").unwrap();
+    let output = newsgist().args(["summarize", path.to_str().unwrap()]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not valid UTF-8") && stderr.contains("offset 3"), "{stderr}");
+}
+
+#[test]
+fn batch_writes_one_row_per_article_in_order_and_keeps_bad_lines_as_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    let output_path = dir.path().join("out.jsonl");
+    let good = |id: &str| {
+        serde_json::json!({"id": id, "title": common::ARTICLE_TITLE, "body": common::ARTICLE_BODY, "published_at": "2024-06-19"})
+            .to_string()
+    };
+    let mut bytes = Vec::new();
+    for line in [good("a"), r#"{"id": "empty", "body": ""}"#.to_string(), "not json".to_string(), good("d")] {
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+    }
+    bytes.extend_from_slice(b"{\"id\": \"bad-utf8\", \"body\": \"caf\xe9\"}\n");
+    std::fs::write(&input, bytes).unwrap();
+
+    let status = newsgist()
+        .args(["batch", "--input", input.to_str().unwrap(), "--output", output_path.to_str().unwrap(), "--ratio", "0.4"])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(stderr.contains("2 articles summarised, 3 failed") && stderr.contains("articles/s"), "{stderr}");
+
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(&output_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 5, "nothing is lost");
+    assert_eq!(rows[0]["id"], "a");
+    assert_eq!(rows[0]["extractive"]["sentences"].as_array().unwrap().len(), 3, "40% of 7 sentences, rounded");
+    assert!(rows[0]["key_facts"].is_array());
+    assert_eq!(rows[1]["id"], "empty");
+    assert_eq!(rows[1]["error"]["code"], "InvalidArgument");
+    assert_eq!(rows[2]["line"], 3);
+    assert!(rows[2]["error"]["message"].as_str().unwrap().contains("not a JSON article"));
+    assert_eq!(rows[3]["id"], "d");
+    assert!(rows[4]["error"]["message"].as_str().unwrap().contains("UTF-8"));
+}
+
+#[test]
+fn bad_settings_stop_start_up_with_a_message() {
+    let output = newsgist().args(["summarize", "-", "--workers", "0"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--workers must be at least 1"));
+}

@@ -12,7 +12,7 @@
 use std::{io::Write, path::PathBuf, time::Instant};
 
 use newsgist::{
-    models::ModelProfile,
+    models::{ModelProfile, Placement},
     request::AbstractiveParams,
     summarize::abstractive::{plan_chunks, AbstractiveModel},
 };
@@ -69,7 +69,7 @@ fn main() {
     tch::set_num_threads(args.threads);
     let profile = ModelProfile::from_dir("bench", &args.model_dir).expect("model directory");
     let loaded = Instant::now();
-    let model = AbstractiveModel::load(&profile, tch::Device::Cpu).expect("model loads");
+    let model = AbstractiveModel::load(&profile, Placement::CPU).expect("model loads");
     let load_s = loaded.elapsed().as_secs_f64();
     let rss_after_load = peak_rss_mib();
 

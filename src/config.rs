@@ -10,7 +10,7 @@ use std::{
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::{
-    models::{parse_device, ModelError, ModelProfile},
+    models::{ModelError, ModelProfile, Placement},
     request::{AbstractiveParams, ExtractiveMode, Outputs, RawOptions, RequestDefaults, RequestLimits},
 };
 
@@ -80,6 +80,9 @@ pub struct EngineArgs {
     /// Device for models: cpu or cuda:N.
     #[arg(long, env = "NEWSGIST_DEVICE", default_value = "cpu")]
     pub device: String,
+    /// Run models in half precision (GPU only).
+    #[arg(long, env = "NEWSGIST_HALF")]
+    pub half: bool,
     /// Worker threads, each owning its own copy of the models.
     #[arg(long, env = "NEWSGIST_WORKERS", default_value_t = 1)]
     pub workers: usize,
@@ -299,7 +302,7 @@ pub struct EngineConfig {
     pub profiles: Vec<ModelProfile>,
     pub default_profile: Option<String>,
     pub embedding_dir: Option<PathBuf>,
-    pub device: tch::Device,
+    pub placement: Placement,
     pub workers: usize,
     pub intra_op_threads: usize,
     pub max_pending: usize,
@@ -337,7 +340,7 @@ impl EngineArgs {
             Some(n) => n,
             None => (cores / self.workers).max(1),
         };
-        let device = parse_device(&self.device)?;
+        let placement = Placement::new(&self.device, self.half)?;
         let mut profiles: Vec<ModelProfile> = Vec::new();
         for dir in &self.model_dirs {
             let name = dir
@@ -367,7 +370,7 @@ impl EngineArgs {
             profiles,
             default_profile,
             embedding_dir: self.embedding_model_dir.clone(),
-            device,
+            placement,
             workers: self.workers,
             intra_op_threads,
             max_pending: self.max_pending,
@@ -470,6 +473,10 @@ mod tests {
         assert!(matches!(
             parse(&["newsgist", "serve", "--device", "tpu"]),
             Err(ConfigError::Model(_))
+        ));
+        assert!(matches!(
+            parse(&["newsgist", "serve", "--half"]),
+            Err(ConfigError::Model(ModelError::HalfOnCpu))
         ));
         assert!(parse(&["newsgist", "serve"]).is_ok());
     }

@@ -77,12 +77,12 @@ impl Engine {
         let embedder = config
             .embedding_dir
             .as_deref()
-            .map(|dir| SentenceEmbedder::load(dir, config.device))
+            .map(|dir| SentenceEmbedder::load(dir, config.placement))
             .transpose()?;
         let abstractive = config
             .profiles
             .iter()
-            .map(|profile| AbstractiveModel::load(profile, config.device))
+            .map(|profile| AbstractiveModel::load(profile, config.placement))
             .collect::<Result<_, _>>()?;
         Ok(Engine {
             embedder,

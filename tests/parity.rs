@@ -4,7 +4,8 @@
 
 mod common;
 
-use newsgist::{models::ModelProfile, request::AbstractiveParams, summarize::abstractive::AbstractiveModel};
+use newsgist::{
+    models::{ModelProfile, Placement}, request::AbstractiveParams, summarize::abstractive::AbstractiveModel};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -49,7 +50,7 @@ fn check_fixture(name: &str) {
         profile.generation.early_stopping = case.settings.early_stopping;
         profile.generation.length_penalty = case.settings.length_penalty;
         profile.generation.prefix = String::new();
-        let model = AbstractiveModel::load(&profile, tch::Device::Cpu).unwrap();
+        let model = AbstractiveModel::load(&profile, Placement::CPU).unwrap();
 
         let ids = model.encode(&case.text);
         if ids != case.input_ids {

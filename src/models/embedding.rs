@@ -8,7 +8,7 @@ use rust_bert::pipelines::{
     sentence_embeddings::{SentenceEmbeddingsConfig, SentenceEmbeddingsModel},
 };
 
-use super::{require, ModelError};
+use super::{require, ModelError, Placement};
 
 /// A loaded sentence-embedding model. Owned by one worker thread.
 pub struct SentenceEmbedder {
@@ -19,7 +19,7 @@ impl SentenceEmbedder {
     /// Loads a sentence-transformers directory (modules.json, 1_Pooling/, config.json,
     /// model.safetensors, vocab.txt). rust-bert's own builder only reads `rust_model.ot`,
     /// so the configuration is assembled here to load the safetensors file directly.
-    pub fn load(dir: &Path, device: tch::Device) -> Result<SentenceEmbedder, ModelError> {
+    pub fn load(dir: &Path, placement: Placement) -> Result<SentenceEmbedder, ModelError> {
         let config = SentenceEmbeddingsConfig {
             modules_config_resource: Box::new(local(require(dir, "modules.json")?)),
             transformer_type: ModelType::Bert,
@@ -32,8 +32,8 @@ impl SentenceEmbedder {
             tokenizer_config_resource: Box::new(local(require(dir, "tokenizer_config.json")?)),
             tokenizer_vocab_resource: Box::new(local(require(dir, "vocab.txt")?)),
             tokenizer_merges_resource: None,
-            device,
-            kind: None,
+            device: placement.device,
+            kind: Some(placement.kind()),
         };
         let model = SentenceEmbeddingsModel::new(config).map_err(|source| ModelError::Load {
             what: format!("sentence embeddings from {}", dir.display()),

@@ -20,7 +20,7 @@ use rust_bert::{
 };
 
 use crate::{
-    models::{require, Architecture, ModelError, ModelProfile},
+    models::{require, Architecture, ModelError, ModelProfile, Placement},
     request::AbstractiveParams,
     text::segment::split_sentences,
 };
@@ -62,7 +62,8 @@ pub struct AbstractiveModel {
 
 impl AbstractiveModel {
     /// Loads the profile's weights and tokenizer onto `device`.
-    pub fn load(profile: &ModelProfile, device: tch::Device) -> Result<AbstractiveModel, ModelError> {
+    pub fn load(profile: &ModelProfile, placement: Placement) -> Result<AbstractiveModel, ModelError> {
+        let device = placement.device;
         let dir = &profile.dir;
         let (vocab, merges) = profile.architecture.tokenizer_files();
         let merges_resource = match merges {
@@ -91,7 +92,7 @@ impl AbstractiveModel {
             num_beam_groups: None,
             diversity_penalty: None,
             device,
-            kind: None,
+            kind: Some(placement.kind()),
         };
         let what = || format!("abstractive model {:?} from {}", profile.name, dir.display());
         let generator = match profile.architecture {

@@ -11,12 +11,12 @@ use std::{
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use tracing::error;
 
 use crate::{
-    config::{self, BatchArgs, Command, LogFormat, OutputFormat, RequestArgs, ServeArgs, SummarizeArgs},
+    config::{self, BatchArgs, Command, LogFormat, ModelsCommand, OutputFormat, RequestArgs, ServeArgs, SummarizeArgs},
     engine::{start_workers, Engine},
     error::ServiceError,
+    models::{hub, manifest},
     pool::WorkerPool,
     request::{Article, SummaryRequest},
     response::{FactField, SummaryResponse},
@@ -42,12 +42,12 @@ pub fn run() -> ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::Summarize(args) => summarize(args).await,
             Command::Batch(args) => batch(args).await,
+            Command::Models { command } => tokio::task::spawn_blocking(move || models(command)).await?,
         }
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            error!("{err:#}");
             eprintln!("newsgist: {err:#}");
             ExitCode::FAILURE
         }
@@ -64,6 +64,29 @@ fn init_tracing(format: LogFormat, filter: &str) {
         LogFormat::Pretty => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+/// `newsgist models list|fetch|verify`: blocking file and network work.
+fn models(command: ModelsCommand) -> anyhow::Result<()> {
+    let hub = hub::HubConfig::from_env()?;
+    match command {
+        ModelsCommand::List => {
+            for status in hub::list(&hub) {
+                println!("{status}");
+            }
+        }
+        ModelsCommand::Fetch { name } => {
+            let report = hub::fetch(manifest::manifest().get(&name)?, &hub)?;
+            println!("{report}");
+            anyhow::ensure!(report.is_ready(), "{name} is not ready to load; see above");
+        }
+        ModelsCommand::Verify { name } => {
+            let report = hub::verify(manifest::manifest().get(&name)?, &hub)?;
+            println!("{report}");
+            anyhow::ensure!(report.is_ok(), "{name} failed verification; `newsgist models fetch {name}` repairs it");
+        }
+    }
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -10,7 +10,7 @@ use std::{
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::{
-    models::{ModelError, ModelProfile, Placement},
+    models::{hub, manifest::manifest, ModelError, ModelProfile, Placement},
     request::{AbstractiveParams, ExtractiveMode, Outputs, RawOptions, RequestDefaults, RequestLimits},
 };
 
@@ -46,6 +46,23 @@ pub enum Command {
     Summarize(SummarizeArgs),
     /// Summarise a JSON Lines archive: one article per line in, one result per line out.
     Batch(BatchArgs),
+    /// Named abstractive model profiles (models/manifest.toml) in the Hugging Face cache.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+}
+
+/// `newsgist models ...`. The cache is Hugging Face's (HF_HOME, HF_HUB_CACHE); HF_ENDPOINT
+/// selects a mirror and HF_HUB_OFFLINE=1 forbids network access.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Every profile, and whether it is in the cache.
+    List,
+    /// Download a profile's files (resumable), then verify their checksums.
+    Fetch { name: String },
+    /// Check that a cached profile's files are present and intact.
+    Verify { name: String },
 }
 
 #[derive(Debug, Args)]
@@ -70,7 +87,9 @@ pub struct EngineArgs {
     /// tokenizer files). Repeatable; each becomes a profile named after its directory.
     #[arg(long = "model-dir", env = "NEWSGIST_MODEL_DIR", value_delimiter = ',')]
     pub model_dirs: Vec<PathBuf>,
-    /// Default abstractive profile (one of the --model-dir names). Default: the first.
+    /// Default abstractive profile: one of the --model-dir names, or a profile of
+    /// models/manifest.toml (such as bart-large-cnn) already in the Hugging Face cache
+    /// (`newsgist models fetch NAME`). Default: the first --model-dir.
     #[arg(long, env = "NEWSGIST_MODEL")]
     pub model: Option<String>,
     /// Sentence-embedding model directory (sentence-transformers layout, e.g.
@@ -209,6 +228,8 @@ pub enum ConfigError {
     DuplicateProfile(String),
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error(transparent)]
+    Hub(#[from] crate::models::hub::HubError),
 }
 
 /// Parses the command line, with the TOML file's settings as defaults below flags and
@@ -352,13 +373,18 @@ impl EngineArgs {
             }
             profiles.push(ModelProfile::from_dir(&name, dir)?);
         }
+        if let Some(name) = &self.model {
+            let from_dirs = profiles.iter().any(|p| &p.name == name);
+            if !from_dirs && manifest().get(name).is_ok() {
+                profiles.push(hub::load_profile(Some(name), &hub::HubConfig::from_env()?)?);
+            }
+        }
         let names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
         let default_profile = match &self.model {
             Some(name) if !names.contains(name) => {
-                return Err(ConfigError::UnknownDefaultModel {
-                    name: name.clone(),
-                    known: names.join(", "),
-                })
+                let mut known = names.clone();
+                known.extend(manifest().names().into_iter().map(|n| format!("{n} (after `newsgist models fetch {n}`)")));
+                return Err(ConfigError::UnknownDefaultModel { name: name.clone(), known: known.join(", ") });
             }
             Some(name) => Some(name.clone()),
             None => names.first().cloned(),

@@ -289,7 +289,7 @@ mod tests {
 
         /// Even durations may share a batch; odd ones run alone.
         fn batch_key(&self, millis: &u64) -> Option<(String, usize)> {
-            (millis % 2 == 0).then(|| ("even".to_string(), 1))
+            millis.is_multiple_of(2).then(|| ("even".to_string(), 1))
         }
 
         /// Sleeps for the longest request, and answers (builds so far, batch size).

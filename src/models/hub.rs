@@ -265,7 +265,11 @@ impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{} in {}", self.profile, self.dir.display())?;
         for file in &self.files {
-            let mark = if file.is_problem() { "FAIL" } else { "ok  " };
+            let mark = match (&file.status, file.is_problem()) {
+                (_, true) => "FAIL",
+                (FileStatus::Missing, false) => "-   ",
+                _ => "ok  ",
+            };
             let optional = if file.optional { " (optional)" } else { "" };
             writeln!(f, "  {mark} {}{optional}: {}", file.name, file.status)?;
         }
@@ -644,7 +648,7 @@ pub fn fetch(entry: &ProfileEntry, hub: &HubConfig) -> Result<FetchReport, HubEr
             todo.push((file, status));
         }
     }
-    if false && hub.offline {
+    if hub.offline {
         let missing: Vec<&str> = todo
             .iter()
             .filter(|(f, _)| !f.optional)
@@ -672,7 +676,7 @@ pub fn fetch(entry: &ProfileEntry, hub: &HubConfig) -> Result<FetchReport, HubEr
         }
         let api = builder.build().map_err(|source| HubError::Download {
             profile: entry.name.clone(),
-            file: String::new(),
+            file: "(HTTP client set-up)".into(),
             url: hub.endpoint.clone(),
             source: Box::new(source),
         })?;

@@ -1,6 +1,8 @@
 //! Model profiles: what a named model is, where its weights live, how to load it.
 
 pub mod embedding;
+pub mod hub;
+pub mod manifest;
 
 use std::path::{Path, PathBuf};
 

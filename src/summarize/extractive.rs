@@ -14,7 +14,11 @@
 //! On top of that: a position prior (the inverted pyramid) scaled by how
 //! central the opening sentence is, similarity to the title when one is
 //! given, and maximal marginal relevance (MMR) so the summary does not say
-//! the same thing twice. A summary that keeps a large share of the article
+//! the same thing twice. An opening sentence that the rest of the article
+//! barely echoes is a feature's hook rather than a news lead and loses its
+//! place, and run-on "sentences" (captions glued together by a scraper)
+//! lose salience in proportion to their excess length. A summary that keeps
+//! a large share of the article
 //! ([`SummaryLength::Ratio`]) is ranked as a digest instead: undirected
 //! centrality, no position prior, so it covers the whole body (see
 //! [`Config`]).
@@ -94,17 +98,16 @@ pub struct Config {
     /// ranked purely as a digest; smaller ratios blend in proportion, and a
     /// sentence count is a gist. 0 ranks every summary as a gist.
     pub digest_ratio: f32,
-    /// Sentences with fewer words than this lose salience in proportion:
-    /// a fragment fills a summary slot with little content. 0 disables.
-    pub short_words: f32,
-    /// Share of salience lost by a sentence that is entirely a direct
-    /// quotation (in proportion to its quoted share).
-    pub quotation: f32,
-    /// Share of salience lost by a sentence that opens with a pronoun or
-    /// connective, which depends on a sentence before it.
-    pub dependent: f32,
-    /// Exponent of a length prior `(words / 20)^length_power`.
-    pub length_power: f32,
+    /// Sentences longer than this many words have their salience scaled by
+    /// `long_words / words`: a summary slot is worth about one reference
+    /// sentence, and longer "sentences" are mostly run-ons or captions glued
+    /// together without punctuation. 0 disables.
+    pub long_words: f32,
+    /// Below this lead confidence (the opening sentence's centrality,
+    /// 0..=1) the opening's gist salience is scaled down in proportion: a
+    /// hook (`These incredible photos are ...`) is not the lead. Needs
+    /// [`Config::lead_confidence`]; 0 disables.
+    pub hook_confidence: f32,
 }
 
 impl Default for Config {
@@ -117,10 +120,8 @@ impl Default for Config {
             title: 1.0,
             redundancy: 0.5,
             digest_ratio: 1.0 / 3.0,
-            short_words: 0.0,
-            quotation: 0.0,
-            dependent: 0.0,
-            length_power: 0.0,
+            long_words: 50.0,
+            hook_confidence: 0.4,
         }
     }
 }
@@ -142,8 +143,8 @@ pub struct Document {
     title: Vec<(u32, f32)>,
     /// Sentences dropped as boilerplate.
     boilerplate: Vec<Range<usize>>,
-    /// Surface features of each candidate, for the quality factor.
-    shapes: Vec<Shape>,
+    /// Number of words (stopwords included) in each candidate.
+    words: Vec<usize>,
 }
 
 impl Document {
@@ -165,10 +166,10 @@ impl Document {
                 (false, true) => boilerplate.push(range.clone()),
             }
         }
-        let shapes = candidates.iter().map(|r| Shape::of(&body[r.clone()])).collect();
         let mut vocab = Vocabulary::with_capacity(body.len() / 8);
-        let counts: Vec<Vec<(u32, f32)>> = candidates.iter().map(|r| vocab.term_counts(&body[r.clone()])).collect();
-        let title_counts = title.map(|t| vocab.term_counts(t)).unwrap_or_default();
+        let (counts, words): (Vec<Vec<(u32, f32)>>, Vec<usize>) =
+            candidates.iter().map(|r| vocab.term_counts(&body[r.clone()])).unzip();
+        let title_counts = title.map(|t| vocab.term_counts(t).0).unwrap_or_default();
         let idf = inverse_document_frequency(&counts, vocab.len());
         let weigh = |c: &[(u32, f32)]| unit(c.iter().map(|&(t, n)| (t, n * idf[t as usize])));
         Document {
@@ -177,7 +178,7 @@ impl Document {
             body: body.to_owned(),
             candidates,
             boilerplate,
-            shapes,
+            words,
         }
     }
 
@@ -351,85 +352,27 @@ fn salience(doc: &Document, sim: &[f32], ranked: usize, digest: f32, config: &Co
     } else {
         1.0
     };
+    let hook = if config.hook_confidence > 0.0 {
+        (lead / config.hook_confidence).min(1.0)
+    } else {
+        1.0
+    };
     (0..ranked)
         .map(|i| {
             let prior = lead * config.position * (1.0 + i as f32).powf(-config.position_decay);
-            let gist = directed[i] + prior + config.title * title[i];
-            doc.shapes[i].quality(config) * ((1.0 - digest) * gist + digest * undirected[i])
+            let mut gist = directed[i] + prior + config.title * title[i];
+            if i == 0 {
+                gist *= hook;
+            }
+            let length = if config.long_words > 0.0 {
+                (config.long_words / doc.words[i].max(1) as f32).min(1.0)
+            } else {
+                1.0
+            };
+            length * ((1.0 - digest) * gist + digest * undirected[i])
         })
         .collect()
 }
-
-/// Surface features of a sentence that bear on its worth in a summary,
-/// whatever its centrality.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Shape {
-    /// Number of words.
-    words: u32,
-    /// Share of the words inside quotation marks (0..=1).
-    quoted: f32,
-    /// Opens with a pronoun or connective that points back.
-    dependent: bool,
-}
-
-impl Shape {
-    fn of(sentence: &str) -> Shape {
-        let mut words = 0u32;
-        let mut quoted_words = 0u32;
-        let mut open = false;
-        let mut first = None;
-        for word in sentence.split_whitespace() {
-            let opens = word.starts_with(['"', '“', '‘', '\'']);
-            if opens {
-                open = true;
-            }
-            let core = word.trim_matches(|c: char| !c.is_alphanumeric());
-            if !core.is_empty() {
-                words += 1;
-                if open {
-                    quoted_words += 1;
-                }
-                first.get_or_insert(core);
-            }
-            let closes = word
-                .trim_end_matches(['.', ',', '!', '?', ';', ':', '…'])
-                .ends_with(['"', '”', '’', '\'']);
-            if closes && (open || !opens) {
-                // A closing mark with no opener in the sentence ends a quote
-                // that began in an earlier sentence: all of it so far was quoted.
-                if !open {
-                    quoted_words = words;
-                }
-                open = false;
-            }
-        }
-        let dependent = first.is_some_and(|w| DEPENDENT_OPENERS.contains(&w));
-        Shape {
-            words,
-            quoted: if words > 0 { quoted_words as f32 / words as f32 } else { 0.0 },
-            dependent,
-        }
-    }
-
-    /// Multiplier on salience in 0..=1.
-    fn quality(&self, config: &Config) -> f32 {
-        let length = if config.short_words > 0.0 {
-            (self.words as f32 / config.short_words).min(1.0)
-        } else {
-            1.0
-        };
-        let quote = 1.0 - config.quotation * self.quoted;
-        let dependent = if self.dependent { 1.0 - config.dependent } else { 1.0 };
-        let prior = (self.words.max(1) as f32 / 20.0).powf(config.length_power);
-        (length * quote * dependent * prior).max(0.0)
-    }
-}
-
-/// Sentence openers that refer back to something said before.
-const DEPENDENT_OPENERS: &[&str] = &[
-    "He", "She", "It", "They", "His", "Her", "Its", "Their", "This", "These", "That", "Those", "But", "And", "However",
-    "Yet", "So", "Then", "Also", "Still",
-];
 
 /// Maps values linearly onto 0..=1 (all zeros when they are all equal).
 fn rescale(values: &[f32]) -> Vec<f32> {
@@ -517,9 +460,11 @@ impl Vocabulary {
         self.ids.len()
     }
 
-    /// Term counts of `text`, sorted by term id.
-    fn term_counts(&mut self, text: &str) -> Vec<(u32, f32)> {
+    /// Term counts of `text`, sorted by term id, and its number of words
+    /// (runs of letters and digits, stopwords included).
+    fn term_counts(&mut self, text: &str) -> (Vec<(u32, f32)>, usize) {
         let mut terms: Vec<u32> = Vec::new();
+        let mut words = 0;
         // Splitting on ASCII bytes is much cheaper than a Unicode class check
         // per char; non-ASCII punctuation glued to a word is trimmed below.
         let pieces = text.split(|c: char| c.is_ascii() && !c.is_ascii_alphanumeric() && c != '\'');
@@ -529,6 +474,7 @@ impl Vocabulary {
             if raw.is_empty() {
                 continue;
             }
+            words += 1;
             self.word.clear();
             if raw.is_ascii() {
                 self.word.push_str(raw);
@@ -558,7 +504,7 @@ impl Vocabulary {
                 _ => counts.push((t, 1.0)),
             }
         }
-        counts
+        (counts, words)
     }
 }
 
@@ -842,6 +788,59 @@ mod tests {
         let picked = select(&doc, SummaryLength::Ratio(0.5), RankMode::Lexical);
         assert_eq!(picked.len(), 1000);
         assert!(picked.windows(2).all(|w| w[0].range.start < w[1].range.start));
+    }
+
+    #[test]
+    fn a_hook_that_the_article_does_not_echo_loses_the_lead_slot() {
+        let body = "It was a week that nobody in the town will forget.\n\
+            Flood waters swept through the town of Riverton on Monday, forcing hundreds of families from their homes.\n\
+            Rescue teams in Riverton used boats to reach families trapped by the flood waters.\n\
+            The flood waters are expected to recede by Friday, officials in Riverton said.\n\
+            Families returning home will find the flood damaged roads and schools.\n\
+            The town council of Riverton has opened shelters for families hit by the flood.";
+        let doc = Document::new(None, body);
+        let pick = |config: &Config| {
+            texts(
+                &doc,
+                &select_with(&doc, SummaryLength::Sentences(2), RankMode::Lexical, config),
+            )
+        };
+        let picked = pick(&Config::default());
+        assert!(picked[0].starts_with("Flood waters swept"), "{picked:?}");
+        assert!(!picked.iter().any(|s| s.starts_with("It was a week")), "{picked:?}");
+        let no_hook_check = pick(&Config {
+            hook_confidence: 0.0,
+            ..Config::default()
+        });
+        assert!(no_hook_check[0].starts_with("It was a week"), "{no_hook_check:?}");
+        // A lead the article elaborates keeps its slot.
+        let doc = Document::new(None, ARTICLE);
+        let picked = texts(&doc, &select(&doc, SummaryLength::Sentences(2), RankMode::Lexical));
+        assert!(picked[0].starts_with("Kim Jong-un arrived"), "{picked:?}");
+    }
+
+    #[test]
+    fn run_on_sentences_lose_salience_in_proportion_to_length() {
+        let run_on = format!("{} talks.", "Kim met Xi in Beijing for talks".repeat(20));
+        let body =
+            format!("Kim arrived in Beijing for talks with Xi.\n{run_on}\nKim and Xi discussed sanctions in Beijing.");
+        let doc = Document::new(None, &body);
+        assert!(doc.words[1] > 100);
+        let sim = similarity_matrix(&doc, 3, RankMode::Lexical);
+        let with = salience(&doc, &sim, 3, 0.0, &Config::default());
+        let without = salience(
+            &doc,
+            &sim,
+            3,
+            0.0,
+            &Config {
+                long_words: 0.0,
+                ..Config::default()
+            },
+        );
+        let scale = Config::default().long_words / doc.words[1] as f32;
+        assert!((with[1] - scale * without[1]).abs() < 1e-5, "{with:?} {without:?}");
+        assert_eq!(with[2], without[2]);
     }
 
     #[test]

@@ -83,7 +83,7 @@ static BYLINE: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?i:(?:published|updated|last updated|posted)(?: at| on)?\s*[:.]",
         r"|(?:last )?updated (?:at|on) \d",
         r"|\|\s*\.?\s*updated:",
-        r"|\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?|gmt|bst|est|edt|utc)\b.{0,40}\d{4}\s*\.?$)",
+        r"|\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?|gmt|bst|est|edt|utc)\b.{0,40}\d{4}[\s.|]*$)",
         r")",
     ))
     .expect("valid byline regex")
@@ -196,6 +196,16 @@ mod tests {
         let got = kinds(text);
         let last = got.len() - 1;
         assert_eq!(got[last], ("The minister resigned.", None));
+        assert!(got[..last].iter().all(|(_, k)| k.is_some()), "{got:?}");
+    }
+
+    #[test]
+    fn daily_mail_byline_block_is_boilerplate() {
+        let text = "By . Sam Webb . PUBLISHED: . 10:01 EST, 3 May 2014 . | . UPDATED: . 12:01 EST, 3 May 2014 . \
+                    A man has been jailed for life.";
+        let got = kinds(text);
+        let last = got.len() - 1;
+        assert_eq!(got[last], ("A man has been jailed for life.", None));
         assert!(got[..last].iter().all(|(_, k)| k.is_some()), "{got:?}");
     }
 

@@ -7,8 +7,10 @@
 //! The rules are tuned for English news as users paste it: abbreviations and
 //! initials (`Mr.`, `U.S.`, `George W. Bush`), quotes that close after the
 //! sentence-final mark, decimals and money (`3.5`, `$1.2bn`), ellipses, line
-//! breaks that separate headlines or site-navigation lines, and sentences
-//! glued together without a space (`months.It`), which scraped text carries.
+//! breaks that separate headlines or site-navigation lines, sentences glued
+//! together without a space (`months.It`), which scraped text carries, and
+//! picture captions glued to the next sentence with no full stop at all
+//! (`… last Saturday The kite weighs …`).
 
 use std::ops::Range;
 
@@ -34,7 +36,10 @@ pub fn split_sentences(text: &str) -> Vec<Range<usize>> {
             i += 1;
             continue;
         }
-        if c == ' ' && unpunctuated_boundary(&chars, start, i) {
+        if c == ' '
+            && chars.get(i + 1).is_some_and(|&(_, c)| c.is_ascii_uppercase())
+            && unpunctuated_boundary(&chars, start, i)
+        {
             push_trimmed(text, byte_at(start)..byte_at(i), &mut out);
             start = i + 1;
             i += 1;
@@ -221,47 +226,147 @@ fn terminal_is_boundary(chars: &[(usize, char)], start: usize, i: usize, run_end
 }
 
 /// Capitalised words that open a new clause and practically never stand
-/// capitalised inside one; see [`unpunctuated_boundary`].
-const CLAUSE_OPENERS: &[&str] = &[
-    "After", "And", "As", "At", "But", "He", "Her", "His", "However", "In", "It", "Its", "Many", "On", "She", "Some",
-    "Their", "These", "They", "This", "Those", "We", "When", "While",
-];
+/// capitalised inside one; see [`unpunctuated_boundary`]. A `match` rather
+/// than a list: it runs at every capitalised word.
+fn is_clause_opener(word: &str) -> bool {
+    matches!(
+        word,
+        "A" | "After"
+            | "Although"
+            | "An"
+            | "And"
+            | "As"
+            | "At"
+            | "Both"
+            | "But"
+            | "During"
+            | "Each"
+            | "He"
+            | "Her"
+            | "His"
+            | "However"
+            | "In"
+            | "It"
+            | "Its"
+            | "Many"
+            | "Meanwhile"
+            | "On"
+            | "She"
+            | "Some"
+            | "The"
+            | "Their"
+            | "There"
+            | "These"
+            | "They"
+            | "This"
+            | "Those"
+            | "We"
+            | "When"
+            | "While"
+    )
+}
+
+/// The clause openers that are not also common words of titles and names
+/// (`Carry On`, `Just Lose It`), so they mark a boundary even after a
+/// capitalised word.
+const STRONG_OPENERS: &[&str] = &["And", "But", "He", "However", "She", "The", "They", "We"];
 
 /// A sentence boundary with no punctuation at the space `chars[i]`: scraped
 /// pages glue picture captions, which carry no full stop, to the next
 /// sentence (`… in Chongqing last Saturday The kite weighs …`). The space
-/// is a boundary when a lowercase word (or a number or a closing bracket)
-/// is followed by a capitalised clause opener, and that by a lowercase word
-/// or a comma, which rules out titles and names (`read The Times`,
-/// `Stephen King's It`).
+/// is a boundary when a word that can end a sentence is followed by either
+/// - a capitalised clause opener and a lowercase word (or, for `However`,
+///   a comma): requiring the lowercase word rules out titles and names
+///   (`read The Times`), and after a capitalised word, where a title may be
+///   running (`Carry On films`), only [`STRONG_OPENERS`] count; or
+/// - a caption label (`… the deadly gunfight Chaos: During the footage`),
+///   after a lowercase word.
 fn unpunctuated_boundary(chars: &[(usize, char)], start: usize, i: usize) -> bool {
     let Some(&(_, prev)) = i.checked_sub(1).and_then(|p| chars.get(p)) else {
         return false;
     };
+    let word_start = i + 1;
     if i <= start || !(prev.is_lowercase() || prev.is_ascii_digit() || prev == ')') {
         return false;
     }
-    let word_start = i + 1;
-    if !chars.get(word_start).is_some_and(|&(_, c)| c.is_uppercase()) {
-        return false;
-    }
     let mut j = word_start;
-    while j < chars.len() && chars[j].1.is_alphabetic() && j - word_start < 8 {
+    while j < chars.len() && chars[j].1.is_alphabetic() && j - word_start < 10 {
         j += 1;
     }
-    let word: String = chars[word_start..j].iter().map(|&(_, c)| c).collect();
-    if !CLAUSE_OPENERS.contains(&word.as_str()) {
-        return false;
+    // Every opener is short ASCII: spell the word into a stack buffer, as
+    // this runs at every capitalised word.
+    let mut buf = [0u8; 10];
+    let mut len = 0;
+    for &(_, c) in &chars[word_start..j] {
+        if !c.is_ascii() {
+            len = 0;
+            break;
+        }
+        buf[len] = c as u8;
+        len += 1;
     }
-    let opens_clause = match chars.get(j).map(|&(_, c)| c) {
-        Some(',') => true,
-        Some(' ') => chars.get(j + 1).is_some_and(|&(_, c)| c.is_lowercase()),
-        _ => false,
+    let word = std::str::from_utf8(&buf[..len]).unwrap_or_default();
+    let capitalised_before = chars[start..i]
+        .iter()
+        .rev()
+        .take_while(|&&(_, c)| !c.is_whitespace())
+        .any(|&(_, c)| c.is_uppercase());
+    let boundary = if is_clause_opener(word) {
+        let opens_clause = match chars.get(j).map(|&(_, c)| c) {
+            Some(',') => word == "However" || word == "Meanwhile",
+            Some(' ') => chars.get(j + 1).is_some_and(|&(_, c)| c.is_lowercase()),
+            _ => false,
+        };
+        opens_clause && (!capitalised_before || STRONG_OPENERS.contains(&word))
+    } else {
+        !capitalised_before && caption_label_follows(chars, j)
     };
-    // No sentence ends on an article or a preposition: `the On the Mat
-    // studio` names something.
-    opens_clause && !UNFINISHED_ENDINGS.contains(&token_before(chars, start, i).as_str())
+    // No sentence ends on an article or a preposition (`the On the Mat
+    // studio` names something), and a caption is a clause of its own:
+    // shorter runs are more often a prompt (`Scroll down for video`).
+    boundary
+        && !UNFINISHED_ENDINGS.contains(&token_before(chars, start, i).as_str())
+        && chars[start..i]
+            .split(|&(_, c)| c.is_whitespace())
+            .filter(|w| !w.is_empty())
+            .count()
+            >= MIN_CAPTION_WORDS
 }
+
+/// Whether the capitalised word ending at `chars[j]` opens a caption label:
+/// at most two lowercase words more, then a colon and a capitalised word
+/// and a lowercase one (`Chaos: During the footage`, `High stakes: The
+/// pair`), which a title (`CSI: Crime Scene`) or a quote (`told Reuters:
+/// "We`) does not give.
+fn caption_label_follows(chars: &[(usize, char)], mut j: usize) -> bool {
+    for _ in 0..3 {
+        match chars.get(j).map(|&(_, c)| c) {
+            Some(':') => {
+                let mut k = j + 2;
+                if !(chars.get(j + 1).is_some_and(|&(_, c)| c == ' ')
+                    && chars.get(k).is_some_and(|&(_, c)| c.is_uppercase()))
+                {
+                    return false;
+                }
+                while k < chars.len() && !chars[k].1.is_whitespace() {
+                    k += 1;
+                }
+                return chars.get(k + 1).is_some_and(|&(_, c)| c.is_lowercase());
+            }
+            Some(' ') if chars.get(j + 1).is_some_and(|&(_, c)| c.is_lowercase()) => {
+                j += 1;
+                while j < chars.len() && chars[j].1.is_alphabetic() {
+                    j += 1;
+                }
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// Fewest words before an unpunctuated boundary.
+const MIN_CAPTION_WORDS: usize = 5;
 
 /// Words a sentence cannot end on.
 const UNFINISHED_ENDINGS: &[&str] = &[
@@ -448,6 +553,46 @@ mod tests {
                 "Data from bbc.co.uk."
             ]
         );
+    }
+
+    #[test]
+    fn glued_captions_are_split_off() {
+        assert_eq!(
+            sents("The kite took to the sky in Chongqing last Saturday The kite weighs 200 kilograms."),
+            vec![
+                "The kite took to the sky in Chongqing last Saturday",
+                "The kite weighs 200 kilograms."
+            ]
+        );
+        assert_eq!(
+            sents("The band was filmed moments before a deadly gunfight Chaos: During the footage, a man shouts."),
+            vec![
+                "The band was filmed moments before a deadly gunfight",
+                "Chaos: During the footage, a man shouts."
+            ]
+        );
+        assert_eq!(
+            sents("Britain and the US were close under Thatcher and Reagan However, the memo says otherwise."),
+            vec![
+                "Britain and the US were close under Thatcher and Reagan",
+                "However, the memo says otherwise."
+            ]
+        );
+    }
+
+    #[test]
+    fn titles_and_names_are_not_split() {
+        for text in [
+            "She starred in nine of the popular Carry On films over the years.",
+            "He scored 14 goals in 20 Serie A appearances this season.",
+            "It was a spin-off from the highly successful CSI: Crime Scene Investigation series.",
+            "A lawyer for the victims told Reuters: \"This demonstrates the case.\"",
+            "The story was first reported by The Times of London last week.",
+            "We met at the studio of the On the Mat club in February.",
+            "Scroll down for video The jury agreed.",
+        ] {
+            assert_eq!(sents(text).len(), 1, "{text}");
+        }
     }
 
     #[test]

@@ -10,9 +10,12 @@ out=target/eval-summaries; mkdir -p "$out"
 import json, sys
 dev, out = sys.argv[1], sys.argv[2]
 files = {}
-for line in open(dev):
-    row = json.loads(line)
-    files.setdefault(row["source"], open(f"{out}/{row['source']}.jsonl", "w")).write(line)
+# Binary: text mode would also break lines at the carriage returns inside article bodies.
+for line in open(dev, "rb"):
+    source = json.loads(line)["source"]
+    if source not in files:
+        files[source] = open(f"{out}/{source}.jsonl", "wb")
+    files[source].write(line)
 PY
 declare -A length=([cnndm]="--sentences 3" [xsum]="--sentences 1" [bbc]="--ratio 0.4")
 : > "$out/predictions.jsonl"

@@ -52,3 +52,7 @@ bench-abstractive: setup
 bench-extractive: setup
 	cargo bench --bench extractive
 	"$(PYTHON)" benches/sumy_textrank.py
+
+## Key-fact extraction alone on the BBC archive, one thread.
+bench-keyfacts: setup
+	cargo bench --bench keyfacts

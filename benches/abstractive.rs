@@ -27,7 +27,14 @@ struct Args {
 }
 
 fn parse_args() -> Args {
-    let mut args = Args { model_dir: PathBuf::new(), n: 6, beams: 4, length: 60, threads: 2, batch_size: 3 };
+    let mut args = Args {
+        model_dir: PathBuf::new(),
+        n: 6,
+        beams: 4,
+        length: 60,
+        threads: 2,
+        batch_size: 3,
+    };
     let mut it = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(arg) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -81,7 +88,10 @@ fn main() {
         .take(args.n)
         .map(|row| {
             let body = row["body"].as_str().unwrap_or_default();
-            plan_chunks(body, budget, |s| model.count_tokens(s)).into_iter().next().unwrap_or_default()
+            plan_chunks(body, budget, |s| model.count_tokens(s))
+                .into_iter()
+                .next()
+                .unwrap_or_default()
         })
         .collect();
     let out_dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-abstractive"));

@@ -184,21 +184,9 @@ fn overlap(a: &Range<usize>, b: &Range<usize>) -> usize {
 }
 
 fn prf(tp_p: usize, n_sys: usize, tp_r: usize, n_gold: usize) -> (f64, f64, f64) {
-    let p = if n_sys == 0 {
-        0.0
-    } else {
-        tp_p as f64 / n_sys as f64
-    };
-    let r = if n_gold == 0 {
-        0.0
-    } else {
-        tp_r as f64 / n_gold as f64
-    };
-    let f = if p + r == 0.0 {
-        0.0
-    } else {
-        2.0 * p * r / (p + r)
-    };
+    let p = if n_sys == 0 { 0.0 } else { tp_p as f64 / n_sys as f64 };
+    let r = if n_gold == 0 { 0.0 } else { tp_r as f64 / n_gold as f64 };
+    let f = if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) };
     (100.0 * p, 100.0 * r, 100.0 * f)
 }
 
@@ -225,10 +213,7 @@ fn score(docs: &[Doc], max_errors: usize) -> Counts {
         let sys = recognize(&d.text, d.dct);
         c.gold += d.gold.len();
         c.sys += sys.len();
-        c.strict_sys += sys
-            .iter()
-            .filter(|s| d.gold.iter().any(|g| g.range == s.range))
-            .count();
+        c.strict_sys += sys.iter().filter(|s| d.gold.iter().any(|g| g.range == s.range)).count();
         c.relaxed_sys += sys
             .iter()
             .filter(|s| d.gold.iter().any(|g| overlap(&g.range, &s.range) > 0))
@@ -278,12 +263,7 @@ fn score(docs: &[Doc], max_errors: usize) -> Counts {
         }
         for s in &sys {
             if !d.gold.iter().any(|g| overlap(&g.range, &s.range) > 0) {
-                errors.push(format!(
-                    "SPUR  {:?} {} {}",
-                    snippet(&d.text, &s.range),
-                    s.value,
-                    d.name
-                ));
+                errors.push(format!("SPUR  {:?} {} {}", snippet(&d.text, &s.range), s.value, d.name));
             }
         }
     }
@@ -322,12 +302,7 @@ fn keyfacts(path: &Path) {
         let Some(anchor) = parse_dt(&field("published_at")) else {
             continue;
         };
-        let text = format!(
-            "{}\n\n{}\n\n{}",
-            field("title"),
-            field("description"),
-            field("body")
-        );
+        let text = format!("{}\n\n{}\n\n{}", field("title"), field("description"), field("body"));
         let found = recognize(&text, anchor);
         for w in v["gold"]["when"].as_array().into_iter().flatten() {
             let phrase = w["text"].as_str().unwrap_or("").trim();

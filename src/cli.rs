@@ -83,7 +83,10 @@ fn models(command: ModelsCommand) -> anyhow::Result<()> {
         ModelsCommand::Verify { name } => {
             let report = hub::verify(manifest::manifest().get(&name)?, &hub)?;
             println!("{report}");
-            anyhow::ensure!(report.is_ok(), "{name} failed verification; `newsgist models fetch {name}` repairs it");
+            anyhow::ensure!(
+                report.is_ok(),
+                "{name} failed verification; `newsgist models fetch {name}` repairs it"
+            );
         }
     }
     Ok(())

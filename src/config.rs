@@ -383,8 +383,16 @@ impl EngineArgs {
         let default_profile = match &self.model {
             Some(name) if !names.contains(name) => {
                 let mut known = names.clone();
-                known.extend(manifest().names().into_iter().map(|n| format!("{n} (after `newsgist models fetch {n}`)")));
-                return Err(ConfigError::UnknownDefaultModel { name: name.clone(), known: known.join(", ") });
+                known.extend(
+                    manifest()
+                        .names()
+                        .into_iter()
+                        .map(|n| format!("{n} (after `newsgist models fetch {n}`)")),
+                );
+                return Err(ConfigError::UnknownDefaultModel {
+                    name: name.clone(),
+                    known: known.join(", "),
+                });
             }
             Some(name) => Some(name.clone()),
             None => names.first().cloned(),

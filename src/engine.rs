@@ -52,16 +52,13 @@ pub fn start_workers(config: &EngineConfig) -> Result<WorkerPool<Engine>, StartE
         max_batch: config.max_batch,
         batch_budget: config.batch_tokens,
     };
-    WorkerPool::start(
-        pool_config,
-        move |_| {
-            // OpenMP keeps the thread count per calling thread, so set it on each worker too.
-            tch::set_num_threads(threads);
-            let mut engine = Engine::load(&config)?;
-            engine.warm_up()?;
-            Ok(engine)
-        },
-    )
+    WorkerPool::start(pool_config, move |_| {
+        // OpenMP keeps the thread count per calling thread, so set it on each worker too.
+        tch::set_num_threads(threads);
+        let mut engine = Engine::load(&config)?;
+        engine.warm_up()?;
+        Ok(engine)
+    })
 }
 
 /// The models one worker owns.
@@ -152,10 +149,11 @@ impl Engine {
                 .then(|| timed(&mut timings.abstractive_ms, || self.abstractive(request)))
                 .transpose()?,
         };
-        let key_facts = request
-            .outputs
-            .key_facts
-            .then(|| timed(&mut timings.key_facts_ms, || facts::extract(article, anchor, request.max_facts)));
+        let key_facts = request.outputs.key_facts.then(|| {
+            timed(&mut timings.key_facts_ms, || {
+                facts::extract(article, anchor, request.max_facts)
+            })
+        });
 
         timings.total_ms = millis(queued + before_started + started.elapsed());
         Ok(SummaryResponse {
@@ -216,29 +214,39 @@ impl Engine {
     /// The abstractive model a request asks for, or the default.
     fn abstractive_model(&self, request: &SummaryRequest) -> Result<&AbstractiveModel, EngineError> {
         let wanted = request.abstractive.model.as_ref().or(self.default_profile.as_ref());
-        wanted.and_then(|name| self.abstractive.iter().find(|m| &m.profile().name == name)).ok_or(
-            EngineError::NotConfigured {
+        wanted
+            .and_then(|name| self.abstractive.iter().find(|m| &m.profile().name == name))
+            .ok_or(EngineError::NotConfigured {
                 what: "abstractive summaries",
                 needs: "an abstractive model",
                 hint: "start it with --model-dir DIR (a Hugging Face BART, T5 or Pegasus directory)",
-            },
-        )
+            })
     }
 
     fn abstractive(&self, request: &SummaryRequest) -> Result<AbstractiveSummary, EngineError> {
         let model = self.abstractive_model(request)?;
         let input = abstractive_input(&request.article);
-        let output = model.summarize(&input, &request.abstractive).map_err(EngineError::Abstractive)?;
+        let output = model
+            .summarize(&input, &request.abstractive)
+            .map_err(EngineError::Abstractive)?;
         Ok(abstractive_summary(model, output))
     }
 
     /// Summarises requests that share a model and settings in one batched model call.
-    fn abstractive_batch(&self, requests: &[(SummaryRequest, Duration)]) -> Result<Vec<AbstractiveSummary>, EngineError> {
+    fn abstractive_batch(
+        &self,
+        requests: &[(SummaryRequest, Duration)],
+    ) -> Result<Vec<AbstractiveSummary>, EngineError> {
         let model = self.abstractive_model(&requests[0].0)?;
         let inputs: Vec<String> = requests.iter().map(|(r, _)| abstractive_input(&r.article)).collect();
         let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-        let outputs = model.summarize_many(&inputs, &requests[0].0.abstractive).map_err(EngineError::Abstractive)?;
-        Ok(outputs.into_iter().map(|output| abstractive_summary(model, output)).collect())
+        let outputs = model
+            .summarize_many(&inputs, &requests[0].0.abstractive)
+            .map_err(EngineError::Abstractive)?;
+        Ok(outputs
+            .into_iter()
+            .map(|output| abstractive_summary(model, output))
+            .collect())
     }
 }
 
@@ -274,13 +282,22 @@ impl Handler for Engine {
         }
         let model = self.abstractive_model(request).ok()?;
         let p = &request.abstractive;
-        let key = format!("{}/{:?}/{:?}/{:?}", model.profile().name, p.min_tokens, p.max_tokens, p.num_beams);
+        let key = format!(
+            "{}/{:?}/{:?}/{:?}",
+            model.profile().name,
+            p.min_tokens,
+            p.max_tokens,
+            p.num_beams
+        );
         Some((key, request.article.body.len() / 4 + 1))
     }
 
     fn handle_batch(&mut self, requests: Vec<(SummaryRequest, Duration)>) -> Vec<Result<SummaryResponse, EngineError>> {
         if requests.len() == 1 {
-            return requests.iter().map(|(request, queued)| self.summarize(request, *queued)).collect();
+            return requests
+                .iter()
+                .map(|(request, queued)| self.summarize(request, *queued))
+                .collect();
         }
         let started = Instant::now();
         match self.abstractive_batch(&requests) {
@@ -293,7 +310,10 @@ impl Handler for Engine {
                     .collect()
             }
             // One bad input must not fail its batch mates: retry each alone.
-            Err(_) => requests.iter().map(|(request, queued)| self.summarize(request, *queued)).collect(),
+            Err(_) => requests
+                .iter()
+                .map(|(request, queued)| self.summarize(request, *queued))
+                .collect(),
         }
     }
 }

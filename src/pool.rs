@@ -192,7 +192,9 @@ fn run_worker<H: Handler>(
     // A job taken from the queue that did not fit the last batch; it goes first next time.
     let mut held_back: Option<Job<H>> = None;
     loop {
-        let Some(first) = held_back.take().or_else(|| queue.recv().ok()) else { break };
+        let Some(first) = held_back.take().or_else(|| queue.recv().ok()) else {
+            break;
+        };
         let Some(first) = admit(index, first) else { continue };
         let mut batch = vec![first];
         if let Some((key, mut cost)) = handler.batch_key(&batch[0].request) {
@@ -252,7 +254,11 @@ fn run_batch<H: Handler>(index: usize, handler: &mut H, batch: Vec<Job<H>>) -> b
             true
         }
         Err(_) => {
-            error!(worker = index, batch = size, "worker panicked; failing its requests and rebuilding it");
+            error!(
+                worker = index,
+                batch = size,
+                "worker panicked; failing its requests and rebuilding it"
+            );
             for (reply, _permit) in replies {
                 let _ = reply.send(Err(PoolError::WorkerPanicked.into()));
             }
@@ -305,12 +311,20 @@ mod tests {
     fn pool(workers: usize, max_pending: usize) -> (WorkerPool<Sleeper>, Arc<std::sync::atomic::AtomicUsize>) {
         let builds = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = Arc::clone(&builds);
-        let pool = WorkerPool::start(PoolConfig { workers, max_pending, max_batch: 4, batch_budget: 4 }, move |_| {
-            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok::<_, String>(Sleeper {
-                builds: Arc::clone(&counter),
-            })
-        })
+        let pool = WorkerPool::start(
+            PoolConfig {
+                workers,
+                max_pending,
+                max_batch: 4,
+                batch_budget: 4,
+            },
+            move |_| {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok::<_, String>(Sleeper {
+                    builds: Arc::clone(&counter),
+                })
+            },
+        )
         .unwrap();
         (pool, builds)
     }
@@ -383,7 +397,11 @@ mod tests {
         for task in waiting {
             sizes.push(task.await.unwrap().unwrap().1);
         }
-        assert_eq!(sizes[..4], [4, 4, 4, 4], "the first four even requests share a batch (cap 4)");
+        assert_eq!(
+            sizes[..4],
+            [4, 4, 4, 4],
+            "the first four even requests share a batch (cap 4)"
+        );
         assert_eq!(sizes[4], 1, "the fifth even one did not fit: {sizes:?}");
         assert_eq!(sizes[5], 1, "odd requests run alone");
     }
@@ -391,7 +409,12 @@ mod tests {
     #[tokio::test]
     async fn a_failed_build_fails_start() {
         let started = WorkerPool::<Sleeper>::start(
-            PoolConfig { workers: 2, max_pending: 2, max_batch: 1, batch_budget: 1 },
+            PoolConfig {
+                workers: 2,
+                max_pending: 2,
+                max_batch: 1,
+                batch_budget: 1,
+            },
             |i| {
                 if i == 1 {
                     Err("no weights".to_string())

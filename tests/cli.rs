@@ -14,7 +14,16 @@ fn summarize_prints_json_with_the_requested_outputs() {
     let path = dir.path().join("article.txt");
     std::fs::write(&path, common::ARTICLE_BODY).unwrap();
     let output = newsgist()
-        .args(["summarize", path.to_str().unwrap(), "--format", "json", "--sentences", "2", "--published-at", "2024-06-19"])
+        .args([
+            "summarize",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+            "--sentences",
+            "2",
+            "--published-at",
+            "2024-06-19",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -33,7 +42,10 @@ fn summarize_refuses_invalid_utf8_with_a_clear_message() {
     let output = newsgist().args(["summarize", path.to_str().unwrap()]).output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("not valid UTF-8") && stderr.contains("offset 3"), "{stderr}");
+    assert!(
+        stderr.contains("not valid UTF-8") && stderr.contains("offset 3"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -46,7 +58,12 @@ fn batch_writes_one_row_per_article_in_order_and_keeps_bad_lines_as_errors() {
             .to_string()
     };
     let mut bytes = Vec::new();
-    for line in [good("a"), r#"{"id": "empty", "body": ""}"#.to_string(), "not json".to_string(), good("d")] {
+    for line in [
+        good("a"),
+        r#"{"id": "empty", "body": ""}"#.to_string(),
+        "not json".to_string(),
+        good("d"),
+    ] {
         bytes.extend_from_slice(line.as_bytes());
         bytes.push(b'\n');
     }
@@ -54,12 +71,23 @@ fn batch_writes_one_row_per_article_in_order_and_keeps_bad_lines_as_errors() {
     std::fs::write(&input, bytes).unwrap();
 
     let status = newsgist()
-        .args(["batch", "--input", input.to_str().unwrap(), "--output", output_path.to_str().unwrap(), "--ratio", "0.4"])
+        .args([
+            "batch",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output_path.to_str().unwrap(),
+            "--ratio",
+            "0.4",
+        ])
         .output()
         .unwrap();
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     let stderr = String::from_utf8_lossy(&status.stderr);
-    assert!(stderr.contains("2 articles summarised, 3 failed") && stderr.contains("articles/s"), "{stderr}");
+    assert!(
+        stderr.contains("2 articles summarised, 3 failed") && stderr.contains("articles/s"),
+        "{stderr}"
+    );
 
     let rows: Vec<serde_json::Value> = std::fs::read_to_string(&output_path)
         .unwrap()
@@ -68,12 +96,19 @@ fn batch_writes_one_row_per_article_in_order_and_keeps_bad_lines_as_errors() {
         .collect();
     assert_eq!(rows.len(), 5, "nothing is lost");
     assert_eq!(rows[0]["id"], "a");
-    assert_eq!(rows[0]["extractive"]["sentences"].as_array().unwrap().len(), 3, "40% of 7 sentences, rounded");
+    assert_eq!(
+        rows[0]["extractive"]["sentences"].as_array().unwrap().len(),
+        3,
+        "40% of 7 sentences, rounded"
+    );
     assert!(rows[0]["key_facts"].is_array());
     assert_eq!(rows[1]["id"], "empty");
     assert_eq!(rows[1]["error"]["code"], "InvalidArgument");
     assert_eq!(rows[2]["line"], 3);
-    assert!(rows[2]["error"]["message"].as_str().unwrap().contains("not a JSON article"));
+    assert!(rows[2]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not a JSON article"));
     assert_eq!(rows[3]["id"], "d");
     assert!(rows[4]["error"]["message"].as_str().unwrap().contains("UTF-8"));
 }

@@ -5,7 +5,10 @@
 mod common;
 
 use newsgist::{
-    models::{ModelProfile, Placement}, request::AbstractiveParams, summarize::abstractive::AbstractiveModel};
+    models::{ModelProfile, Placement},
+    request::AbstractiveParams,
+    summarize::abstractive::AbstractiveModel,
+};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -40,9 +43,10 @@ fn one() -> u32 {
 
 fn check_fixture(name: &str) {
     let dir = common::fixture(name);
-    let golden: Golden =
-        serde_json::from_str(&std::fs::read_to_string(common::repo_path(&format!("models/golden/{name}.json"))).unwrap())
-            .unwrap();
+    let golden: Golden = serde_json::from_str(
+        &std::fs::read_to_string(common::repo_path(&format!("models/golden/{name}.json"))).unwrap(),
+    )
+    .unwrap();
     let mut failures = Vec::new();
     for case in &golden.cases {
         let mut profile = ModelProfile::from_dir(name, std::path::Path::new(&dir)).unwrap();
@@ -54,7 +58,10 @@ fn check_fixture(name: &str) {
 
         let ids = model.encode(&case.text);
         if ids != case.input_ids {
-            failures.push(format!("{}: input ids differ\n  ours {ids:?}\n  hf   {:?}", case.name, case.input_ids));
+            failures.push(format!(
+                "{}: input ids differ\n  ours {ids:?}\n  hf   {:?}",
+                case.name, case.input_ids
+            ));
         }
         let params = AbstractiveParams {
             min_tokens: Some(case.settings.min_length),
@@ -64,10 +71,19 @@ fn check_fixture(name: &str) {
         };
         let output = model.generate_ids(&case.input_ids, &params).unwrap();
         if output != case.output_ids {
-            failures.push(format!("{}: output ids differ\n  ours {output:?}\n  hf   {:?}", case.name, case.output_ids));
+            failures.push(format!(
+                "{}: output ids differ\n  ours {output:?}\n  hf   {:?}",
+                case.name, case.output_ids
+            ));
         }
     }
-    assert!(failures.is_empty(), "{name}: {} of {} checks differ:\n{}", failures.len(), golden.cases.len() * 2, failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{name}: {} of {} checks differ:\n{}",
+        failures.len(),
+        golden.cases.len() * 2,
+        failures.join("\n")
+    );
 }
 
 #[test]

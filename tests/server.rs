@@ -170,11 +170,7 @@ async fn a_deadline_that_cannot_be_met_is_reported_as_such() {
     let server = TestServer::start(&["--workers", "1"]).await;
     // The one worker is busy with a long article while the short requests below wait.
     let long_body = ARTICLE_BODY.repeat(1000);
-    let url = server.url();
-    let busy = tokio::spawn(async move {
-        let mut client = pb::summarizer_service_client::SummarizerServiceClient::connect(url).await.unwrap();
-        client.summarize(request("busy", &long_body, &[])).await
-    });
+    let busy = server.spawn_summarize(request("busy", &long_body, &[]));
     tokio::time::sleep(Duration::from_millis(50)).await;
     // The grpc-timeout header alone (no client-side timer), as any gRPC client sends it: a
     // 2 ms budget is refused before any work, 60 ms runs out in the queue.
@@ -185,7 +181,12 @@ async fn a_deadline_that_cannot_be_met_is_reported_as_such() {
         assert_eq!(status.code(), Code::DeadlineExceeded, "{timeout}: {status:?}");
     }
     assert!(busy.await.unwrap().is_ok());
-    assert!(server.client().await.summarize(self::request("ok", ARTICLE_BODY, &[])).await.is_ok());
+    assert!(server
+        .client()
+        .await
+        .summarize(self::request("ok", ARTICLE_BODY, &[]))
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
@@ -193,16 +194,7 @@ async fn a_full_server_answers_resource_exhausted_at_once() {
     let server = TestServer::start(&["--workers", "1", "--max-pending", "1"]).await;
     let long_body = ARTICLE_BODY.repeat(300);
     let calls: Vec<_> = (0..12)
-        .map(|i| {
-            let url = server.url();
-            let body = long_body.clone();
-            tokio::spawn(async move {
-                let mut client = pb::summarizer_service_client::SummarizerServiceClient::connect(url)
-                    .await
-                    .unwrap();
-                client.summarize(request(&format!("c{i}"), &body, &[])).await
-            })
-        })
+        .map(|i| server.spawn_summarize(request(&format!("c{i}"), &long_body, &[])))
         .collect();
     let mut codes = Vec::new();
     for call in calls {
@@ -338,13 +330,7 @@ async fn reflection_answers_in_v1_and_v1alpha() {
 async fn shutdown_drains_in_flight_work_and_reports_not_serving() {
     let mut server = TestServer::start(&[]).await;
     let long_body = ARTICLE_BODY.repeat(300);
-    let url = server.url();
-    let in_flight = tokio::spawn(async move {
-        let mut client = pb::summarizer_service_client::SummarizerServiceClient::connect(url)
-            .await
-            .unwrap();
-        client.summarize(request("drain", &long_body, &[])).await
-    });
+    let in_flight = server.spawn_summarize(request("drain", &long_body, &[]));
     tokio::time::sleep(Duration::from_millis(100)).await;
     let stopped = server.begin_shutdown();
     let response = in_flight.await.unwrap();

@@ -53,6 +53,9 @@ const MEDIA_SUBJECTS: &[&str] = &[
     "live",
 ];
 
+/// Question words: a headline subject never contains one.
+const WH_WORDS: &[&str] = &["what", "why", "how", "who", "whom", "whose", "which", "where", "when"];
+
 /// Personal pronouns that refer back to a person named earlier.
 pub(crate) const PERSON_PRONOUNS: &[&str] = &["he", "she", "him", "her"];
 
@@ -198,7 +201,17 @@ impl<'a> View<'a> {
                     break;
                 }
             }
-            runs.push(start..i);
+            // "United Nations Secretary-General ...": the sentence's first word joins a name
+            // that follows it, whatever the tagger made of it.
+            let opener = start == 1
+                && r.start == 0
+                && self.is_capitalised(0)
+                && self.word(0).chars().all(char::is_alphabetic)
+                && !matches!(
+                    self.upos(0),
+                    Upos::Det | Upos::Pron | Upos::Adp | Upos::Sconj | Upos::Cconj | Upos::Adv | Upos::Aux
+                );
+            runs.push(if opener { 0..i } else { start..i });
         }
         runs
     }
@@ -234,7 +247,7 @@ impl<'a> View<'a> {
         let w = self.lower[i].as_str();
         let prev_nounish = self
             .previous_word(i)
-            .is_some_and(|p| self.noun_like(p) && !self.is_possessive(p));
+            .is_some_and(|p| (self.noun_like(p) || self.upos(p) == Upos::Adj) && !self.is_possessive(p));
         if w.ends_with("ing") || self.is_punct(i) {
             return false;
         }
@@ -270,11 +283,12 @@ impl<'a> View<'a> {
         };
         let plural_subject =
             (self.lower[p].ends_with('s') && self.noun_like(p)) || (p >= 2 && self.upos(p - 1) == Upos::Cconj);
+        // An object, a complement phrase, or a "to" infinitive ("Businesses fail to plan").
         let object_follows = i + 1 < self.len()
-            && matches!(
+            && (matches!(
                 self.upos(i + 1),
                 Upos::Det | Upos::Adj | Upos::Noun | Upos::Propn | Upos::Adp
-            );
+            ) || self.lower[i + 1] == "to");
         let lower_case = self.title_case || !self.is_capitalised(i);
         plural_subject
             && object_follows
@@ -296,12 +310,13 @@ impl<'a> View<'a> {
 
     /// A subject noun phrase in headline grammar: has a noun, no verb or clause word.
     fn subject_ok(&self, r: &Range<usize>) -> bool {
-        if !r
-            .clone()
-            .rev()
-            .find(|&i| !self.is_quote(i))
-            .is_some_and(|last| self.noun_like(last))
-        {
+        // The head may be tagged an adjective: "UN chief warns ...".
+        let head_ok = |i: usize| self.noun_like(i) || self.upos(i) == Upos::Adj;
+        if !r.clone().rev().find(|&i| !self.is_quote(i)).is_some_and(head_ok) {
+            return false;
+        }
+        // "What now for ...?", "How the deal was done": questions and indirect questions.
+        if r.clone().any(|i| WH_WORDS.contains(&self.lower[i].as_str())) {
             return false;
         }
         r.clone().all(|i| {
@@ -357,11 +372,17 @@ impl<'a> View<'a> {
             {
                 start = (start..seg.end).find(|&i| self.word(i) == ",")? + 1;
             }
-            for verb in start + 1..seg.end {
-                if !self.verb_like(verb) {
+            for group in start + 1..seg.end {
+                // "Saab to build cars in Sweden": headline future, the verb group opens at "to".
+                let future = self.lower[group] == "to"
+                    && group + 1 < seg.end
+                    && self.upos(group + 1) == Upos::Verb
+                    && !self.is_capitalised(group + 1);
+                let verb = if future { group + 1 } else { group };
+                if !future && !self.verb_like(verb) {
                     continue;
                 }
-                let subject = start..verb;
+                let subject = start..group;
                 if !self.subject_ok(&subject) {
                     if subject
                         .clone()
@@ -371,7 +392,7 @@ impl<'a> View<'a> {
                     }
                     continue;
                 }
-                return self.predication(subject, verb, verb, seg.end);
+                return self.predication(subject, group, verb, seg.end);
             }
             None
         })
@@ -386,8 +407,16 @@ impl<'a> View<'a> {
         if capital || !matches!(self.upos(root), Upos::Verb | Upos::Aux | Upos::Adj) {
             return None;
         }
-        let subj = s.children(root).find(|&c| s.tokens[c].deprel.starts_with("nsubj"))?;
-        let extent = self.subtree(subj);
+        // Of several subjects (a misparse), the one nearest the verb.
+        let subj = s
+            .children(root)
+            .filter(|&c| c < root && s.tokens[c].deprel.starts_with("nsubj"))
+            .max()?;
+        let mut extent = self.phrase(subj);
+        // A name the parser split between two subjects: "Newcastle | United face ...".
+        while extent.start > 0 && self.is_name_token(extent.start) && self.is_name_token(extent.start - 1) {
+            extent.start -= 1;
+        }
         if extent.end > root {
             return None;
         }
@@ -400,28 +429,33 @@ impl<'a> View<'a> {
         self.predication(extent, group, root, self.len())
     }
 
-    /// Tokens of the subtree under `i`, as the smallest range covering them.
-    fn subtree(&self, i: usize) -> Range<usize> {
+    /// The phrase headed by token `i`: the contiguous run of its subtree around it, not
+    /// crossing a comma (a misattached clause like "struck Turkey on Friday, killing 30,
+    /// officials said" stays out of the subject "officials").
+    fn phrase(&self, i: usize) -> Range<usize> {
         let s = self.sentence;
-        let mut lo = i;
-        let mut hi = i;
-        for j in 0..self.len() {
+        let under = |j: usize| {
             let mut k = j;
-            let mut steps = 0;
-            while let Some(h) = s.tokens[k].head {
-                if h == i {
-                    lo = lo.min(j);
-                    hi = hi.max(j);
-                    break;
+            for _ in 0..=self.len() {
+                if k == i {
+                    return true;
                 }
-                k = h;
-                steps += 1;
-                if steps > self.len() {
-                    break;
+                match s.tokens[k].head {
+                    Some(h) => k = h,
+                    None => return false,
                 }
             }
+            false
+        };
+        let mut lo = i;
+        while lo > 0 && under(lo - 1) && self.word(lo - 1) != "," {
+            lo -= 1;
         }
-        lo..hi + 1
+        let mut hi = i + 1;
+        while hi < self.len() && under(hi) && self.word(hi) != "," {
+            hi += 1;
+        }
+        lo..hi
     }
 
     fn predication(&self, subject: Range<usize>, group: usize, verb: usize, end: usize) -> Option<Predication> {
@@ -603,6 +637,23 @@ mod tests {
         let (who, what) = read(text, false).unwrap();
         assert_eq!(who, "Anna Berg");
         assert_eq!(what, "resigned on Monday");
+    }
+
+    #[test]
+    fn headline_future_and_particles() {
+        let (who, what) = read("Acme Corp to close Leeds factory", true).unwrap();
+        assert_eq!(who, "Acme Corp");
+        assert_eq!(what, "to close Leeds factory");
+        let (who, what) = read("Wenger rules out new keeper", true).unwrap();
+        assert_eq!(who, "Wenger");
+        assert_eq!(what, "rules out new keeper");
+    }
+
+    #[test]
+    fn plural_noun_before_the_verb_stays_in_the_subject() {
+        let (who, what) = read("Angry fans boycott final match", true).unwrap();
+        assert_eq!(who, "Angry fans");
+        assert_eq!(what, "boycott final match");
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub mod timex;
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, Timelike};
 use regex::Regex;
 
 use self::clause::{View, PERSON_PRONOUNS};
@@ -35,7 +35,7 @@ use crate::{
 };
 
 /// Body sentences analysed after the headline: the lead carries the main event.
-const LEAD_SENTENCES: usize = 6;
+const LEAD_SENTENCES: usize = 5;
 
 /// Lead sentences searched for the headline's time: further down, dates tend to be
 /// background ("the letter of October 28").
@@ -65,7 +65,6 @@ const NOT_GIVEN_NAMES: &[&str] = &[
     "senator",
     "sen",
     "rep",
-    "representative",
     "governor",
     "gov",
     "mayor",
@@ -121,7 +120,6 @@ const NOT_GIVEN_NAMES: &[&str] = &[
     "for",
     "with",
     "from",
-    "share",
     "said",
     "says",
     "told",
@@ -142,6 +140,9 @@ const OTHER_PRONOUNS: &[&str] = &[
 /// A given name, optionally with a middle initial, right before a surname.
 static GIVEN_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?:^|[^\w.])([A-Z][a-z]+)(?:\s+[A-Z]\.)?\s+$").expect("valid regex"));
+
+/// Publication times before this hour (UTC) leave the publication day ambiguous.
+const SMALL_HOURS_END: u32 = 6;
 
 /// Bytes before a surname searched for its given name.
 const GIVEN_NAME_BYTES: usize = 40;
@@ -184,7 +185,8 @@ impl Analysed<'_> {
         let dates = self
             .timexes
             .iter()
-            .filter(|t| matches!(t.kind, timex::TimexType::Date | timex::TimexType::Time))
+            // "is currently in Beijing": reference words are adverbs, not dates.
+            .filter(|t| matches!(t.kind, timex::TimexType::Date | timex::TimexType::Time) && !t.value.ends_with("_REF"))
             .map(|t| t.range.clone())
             .collect();
         View::new(self.unit.text, &self.sentence, dates, self.first_word_name)
@@ -247,10 +249,7 @@ impl Analysed<'_> {
     fn place(&self) -> Option<FactField> {
         let v = self.view();
         let run = place::locative(&v, 0..v.len())?;
-        let bytes = v.bytes(&run);
-        let mut field = self.field(bytes.clone());
-        field.entity_type = Some(EntityKind::Place.as_str().to_string());
-        Some(field)
+        Some(place_field(self.unit.field, self.unit.text, v.bytes(&run)))
     }
 }
 
@@ -284,7 +283,7 @@ pub fn extract(article: &Article, anchor: NaiveDateTime, max: usize) -> Vec<KeyF
     let body = article.body.as_str();
     let mut scored: Vec<(f32, KeyFact)> = Vec::new();
     let mut last_person: Option<FactField> = None;
-    for (index, a) in analysed.iter().enumerate() {
+    for a in &analysed {
         let v = a.view();
         let reading = if a.unit.headline {
             v.headline_predication()
@@ -305,12 +304,23 @@ pub fn extract(article: &Article, anchor: NaiveDateTime, max: usize) -> Vec<KeyF
         if let Some(w) = who.as_ref().filter(|w| w.entity_type.as_deref() == Some("person")) {
             last_person = Some(w.clone());
         }
-        let main = index == 0;
+        // The first tuple is the main event's: it may borrow time and place from the lead.
+        let main = scored.is_empty();
         let context = |n| analysed.iter().skip(1).filter(|c| !c.unit.headline).take(n);
         let when = a.day_expression().or_else(|| {
             main.then(|| {
+                // Further down, only a sentence about the same subject dates the event:
+                // "On a call on Saturday, Clinton said ...".
+                let surname = who.as_ref().and_then(|w| w.text.split_whitespace().last());
+                let about_subject =
+                    |c: &&Analysed| surname.is_some_and(|n| c.unit.text[c.unit.range.clone()].contains(n));
                 context(TIME_CONTEXT)
                     .find_map(Analysed::day_expression)
+                    .or_else(|| {
+                        context(LEAD_SENTENCES)
+                            .filter(about_subject)
+                            .find_map(Analysed::day_expression)
+                    })
                     .or_else(|| publication_day(article))
             })
             .flatten()
@@ -352,11 +362,21 @@ pub fn extract(article: &Article, anchor: NaiveDateTime, max: usize) -> Vec<KeyF
 }
 
 /// The publication day as the main event's `when`, for an article whose headline and lead
-/// name no day: news reports the day's events, and on the development set the annotated
-/// date equals the publication day for 8 of the 9 such articles. The slot has no text and
-/// an empty location: the article does not state it. Never from the request time.
+/// name no day: news reports the day's events. On the development set this fallback is
+/// taken for 13 articles with an annotated date and matches it for 10; for the other
+/// three, two annotations contradict their own text and one publication date is wrong. The
+/// slot has no text and an empty location, as the article does not state it, and does not
+/// raise the tuple's confidence. Never taken from the request time: `published_at` must be set. Not taken
+/// either for a time in the small hours (UTC), when "today" where the story happened is
+/// often the previous UTC day (both dev articles with such a time reported the evening
+/// before); midnight exactly is a date without a time.
 fn publication_day(article: &Article) -> Option<FactField> {
-    let day = article.published_at?.date_naive();
+    let published = article.published_at?;
+    let hour = published.time();
+    if hour > chrono::NaiveTime::MIN && hour.hour() < SMALL_HOURS_END {
+        return None;
+    }
+    let day = published.date_naive();
     let mut field = FactField::span(Field::Body, &article.body, 0..0);
     field.normalized = Some(day.format("%Y-%m-%d").to_string());
     Some(field)
@@ -381,6 +401,7 @@ fn first_word_is_name(body: &str, text: &str, range: &Range<usize>) -> bool {
     })
 }
 
+/// A `where` slot over `range` of `text`, the article's `field`.
 fn place_field(field: Field, text: &str, range: Range<usize>) -> FactField {
     let mut f = FactField::span(field, text, range);
     f.entity_type = Some(EntityKind::Place.as_str().to_string());
@@ -458,15 +479,24 @@ fn full_name(body: &str, surname: &str) -> Option<Range<usize>> {
         .map(|f| f.2)
 }
 
-/// Rank of a tuple: headline first, then lead order; complete tuples and subjects the
-/// article keeps naming rise.
+/// Rank of a tuple: headline first, then lead order; tuples whose sentence also states a
+/// time and place, and subjects the article keeps naming, rise.
 fn score(fact: &KeyFact, unit: &Unit, body: &str) -> f32 {
     let position = if unit.headline {
         1.0
     } else {
         0.8 * 0.9f32.powi(unit.position as i32)
     };
-    let filled = [fact.when.is_some(), fact.where_.is_some()]
+    // Only what the tuple's own sentence states counts (or, for a headline, its lead); a
+    // publication-day fallback states nothing.
+    let ev = &fact.evidence.location;
+    let stated = |f: &Option<FactField>| {
+        f.as_ref().is_some_and(|f| {
+            let own = f.location.field == ev.field && ev.start <= f.location.start && f.location.end <= ev.end;
+            !f.text.is_empty() && (own || unit.headline)
+        })
+    };
+    let filled = [stated(&fact.when), stated(&fact.where_)]
         .iter()
         .filter(|&&b| b)
         .count() as f32;
@@ -527,6 +557,10 @@ fn units(article: &Article) -> Vec<Unit<'_>> {
     for range in content {
         // A pasted article's first line without closing punctuation is its headline.
         let headline = out.is_empty() && is_headline_line(body, &range);
+        // Elsewhere, text that does not end like a sentence is a caption or a fragment.
+        if !headline && !ends_like_sentence(&body[range.clone()]) {
+            continue;
+        }
         out.push(Unit {
             field: Field::Body,
             text: body,
@@ -547,8 +581,11 @@ fn units(article: &Article) -> Vec<Unit<'_>> {
 /// A line of its own that does not end like a sentence.
 fn is_headline_line(body: &str, range: &Range<usize>) -> bool {
     let line_end = body[range.end..].starts_with('\n') || body[range.end..].trim().is_empty();
-    let open = !body[range.clone()].ends_with(['.', '!', '?', '"', '”', '\'', '’']);
-    line_end && open
+    line_end && !ends_like_sentence(&body[range.clone()])
+}
+
+fn ends_like_sentence(text: &str) -> bool {
+    text.ends_with(['.', '!', '?', '"', '”', '\'', '’', ')', '…'])
 }
 
 #[cfg(test)]
@@ -606,6 +643,50 @@ mod tests {
     }
 
     #[test]
+    fn publication_day_dates_an_undated_headline_only_when_known() {
+        let mut a = article(
+            "Acme Corp closes factory in Leeds",
+            "Acme Corp is closing its factory in Leeds. Workers were told in a meeting.",
+        );
+        a.published_at = Some(anchor().and_utc());
+        let facts = extract(&a, anchor(), 3);
+        let when = facts[0].when.as_ref().expect("publication day");
+        assert_eq!(when.normalized.as_deref(), Some("2021-03-10"));
+        assert_eq!(when.text, "");
+        assert_eq!(when.location.start, when.location.end);
+        // Only the headline's tuple: later sentences state their own time or none.
+        assert!(facts[1..].iter().all(|f| f.when.is_none()));
+    }
+
+    #[test]
+    fn no_publication_day_in_the_small_hours() {
+        let mut a = article(
+            "Acme Corp closes factory in Leeds",
+            "Acme Corp is closing its factory in Leeds.",
+        );
+        let early = NaiveDate::from_ymd_opt(2021, 3, 10)
+            .unwrap()
+            .and_hms_opt(2, 30, 0)
+            .unwrap();
+        a.published_at = Some(early.and_utc());
+        assert!(extract(&a, early, 1)[0].when.is_none());
+    }
+
+    #[test]
+    fn later_sentence_about_the_subject_dates_the_headline() {
+        let a = article(
+            "Lopez quits committee",
+            "The committee has lost its chair. Members were surprised. The vote is next month. \
+             Budgets are tight. Maria Lopez told colleagues on Monday that she would leave.",
+        );
+        let facts = extract(&a, anchor(), 1);
+        assert_eq!(
+            facts[0].when.as_ref().and_then(|w| w.normalized.as_deref()),
+            Some("2021-03-08")
+        );
+    }
+
+    #[test]
     fn surname_expands_and_pronoun_resolves() {
         let a = article(
             "",
@@ -657,5 +738,71 @@ mod tests {
             }
         }
         assert!(extract(&article("A b", "Some text here."), anchor(), 0).is_empty());
+    }
+
+    /// Pseudo-random mixes of words, names, punctuation and multi-byte characters.
+    #[test]
+    fn random_text_never_panics_and_offsets_hold() {
+        const PIECES: &[&str] = &[
+            "Kim",
+            "Jong-Un",
+            "visits",
+            "Beijing",
+            "on",
+            "Tuesday",
+            ",",
+            ".",
+            "'",
+            "“",
+            "”",
+            ":",
+            "—",
+            "é",
+            "🙂",
+            "in",
+            "the",
+            "Mr",
+            "Smith's",
+            "said",
+            "\n",
+            "-",
+            "June 19 to 20",
+            "who",
+            "at",
+            "he",
+            "ÉCOLE",
+            "\u{200b}",
+            "?",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..300 {
+            let mut parts = Vec::new();
+            for _ in 0..(seed % 40) {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                parts.push(PIECES[(seed >> 33) as usize % PIECES.len()]);
+            }
+            let text = parts.join(if seed.is_multiple_of(3) { "" } else { " " });
+            let mut a = article(&text[..floor_char_boundary(&text, 40)], &text);
+            a.published_at = Some(anchor().and_utc());
+            for f in extract(&a, anchor(), 4) {
+                for slot in [&f.who, &f.what, &f.when, &f.where_, &Some(f.evidence.clone())]
+                    .into_iter()
+                    .flatten()
+                {
+                    let source = match slot.location.field {
+                        Field::Title => &a.title,
+                        Field::Body => &a.body,
+                    };
+                    let chars: Vec<char> = source.chars().collect();
+                    let span: String = chars[slot.location.start as usize..slot.location.end as usize]
+                        .iter()
+                        .collect();
+                    assert_eq!(span, slot.text);
+                }
+                assert!((0.0..=1.0).contains(&f.confidence));
+            }
+        }
     }
 }

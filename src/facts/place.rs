@@ -46,7 +46,9 @@ pub(crate) fn locative(v: &View, within: Range<usize>) -> Option<Range<usize>> {
             && !next_is_time
             && (matches!(v.lower[run.end].as_str(), "'s" | "’s")
                 || (v.upos(run.end) == Upos::Noun && !v.word(run.end).starts_with(char::is_uppercase)));
-        (!timex && kind != Some(EntityKind::Time) && !modifier).then_some(run)
+        // A full personal name is no place; a lone word the tagger calls a person may be one.
+        let person = kind == Some(EntityKind::Person) && run.len() > 1 && !v.word(run.start + 1).eq(",");
+        (!timex && kind != Some(EntityKind::Time) && !person && !modifier).then_some(run)
     })
 }
 
@@ -61,7 +63,7 @@ fn place_after(v: &View, k: usize, end: usize) -> Option<Range<usize>> {
         .or_else(|| {
             // "downtown Seattle", "central China": lower-case modifiers belong to the place.
             let name = (start + 1..end.min(start + 3)).find_map(|i| name_at(v, i, end))?;
-            let modifiers = (start..name.start).all(|i| matches!(v.upos(i), Upos::Adj | Upos::Noun | Upos::Adv));
+            let modifiers = (start..name.start).all(|i| matches!(v.upos(i), Upos::Adj | Upos::Adv));
             modifiers.then_some(start..name.end)
         })
         .or_else(|| {

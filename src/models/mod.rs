@@ -239,7 +239,10 @@ pub struct Placement {
 }
 
 impl Placement {
-    pub const CPU: Placement = Placement { device: tch::Device::Cpu, half: false };
+    pub const CPU: Placement = Placement {
+        device: tch::Device::Cpu,
+        half: false,
+    };
 
     /// A device name (`cpu`, `cuda`, `cuda:N`) and whether to use half precision.
     pub fn new(device: &str, half: bool) -> Result<Placement, ModelError> {

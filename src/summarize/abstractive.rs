@@ -101,7 +101,11 @@ impl AbstractiveModel {
             Architecture::Pegasus => PegasusConditionalGenerator::new(config).map(Generator::Pegasus),
         }
         .map_err(|source| ModelError::Load { what: what(), source })?;
-        Ok(AbstractiveModel { profile: profile.clone(), generator, device })
+        Ok(AbstractiveModel {
+            profile: profile.clone(),
+            generator,
+            device,
+        })
     }
 
     pub fn profile(&self) -> &ModelProfile {
@@ -204,7 +208,11 @@ impl AbstractiveModel {
                 let next = plan_chunks(&joined, budget, count);
                 // Each round must shrink the text; if the summaries are as long as their
                 // inputs (max_tokens near the window), summarise the first window-full.
-                rounds[i] = if next.len() < rounds[i].len() { next } else { next.into_iter().take(1).collect() };
+                rounds[i] = if next.len() < rounds[i].len() {
+                    next
+                } else {
+                    next.into_iter().take(1).collect()
+                };
                 still_open.push(i);
             }
             open = still_open;

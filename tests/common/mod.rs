@@ -59,6 +59,22 @@ impl TestServer {
         SummarizerServiceClient::new(self.channel().await)
     }
 
+    /// Sends `request` on its own connection in a background task, so that a test can do
+    /// other things while it runs.
+    pub fn spawn_summarize(
+        &self,
+        request: pb::SummarizeRequest,
+    ) -> JoinHandle<Result<tonic::Response<pb::SummarizeResponse>, tonic::Status>> {
+        let url = self.url();
+        tokio::spawn(async move {
+            SummarizerServiceClient::connect(url)
+                .await
+                .unwrap()
+                .summarize(request)
+                .await
+        })
+    }
+
     pub async fn health(&self, service: &str) -> ServingStatus {
         let mut health = HealthClient::new(self.channel().await);
         let response = health

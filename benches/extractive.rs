@@ -6,8 +6,9 @@
 //! Skips with a message when `../shared` (the shared data folder) is absent.
 
 use std::hint::black_box;
-use std::path::Path;
 use std::time::{Duration, Instant};
+
+mod common;
 
 use newsgist::summarize::extractive::{select, Document, RankMode, SummaryLength};
 
@@ -15,33 +16,13 @@ use newsgist::summarize::extractive::{select, Document, RankMode, SummaryLength}
 const MIN_TIME: Duration = Duration::from_secs(3);
 
 fn main() {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if !shared.is_dir() {
-        println!("skipping extractive bench: {} not found", shared.display());
+    let Some(archive) = common::bbc_archive("extractive") else {
         return;
-    }
-    let path = shared.join("data/archive/bbc-2225.jsonl");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) => {
-            println!("skipping extractive bench: cannot read {}: {e}", path.display());
-            return;
-        }
     };
-    let articles: Vec<(Option<String>, String)> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| {
-            let body = v.get("body")?.as_str()?.to_owned();
-            let title = v.get("title").and_then(|t| t.as_str()).map(str::to_owned);
-            Some((title, body))
-        })
+    let articles: Vec<(Option<String>, String)> = archive
+        .into_iter()
+        .map(|a| (Some(a.title).filter(|t| !t.is_empty()), a.body))
         .collect();
-    if articles.is_empty() {
-        println!("skipping extractive bench: no articles in {}", path.display());
-        return;
-    }
 
     let cpu_start = cpu_time();
     let start = Instant::now();

@@ -4,12 +4,12 @@
 //! Skips with a message when `../shared` (the shared data folder) is absent.
 
 use std::hint::black_box;
-use std::path::Path;
 use std::time::{Duration, Instant};
+
+mod common;
 
 use chrono::NaiveDate;
 use newsgist::facts::extract;
-use newsgist::request::Article;
 
 /// Minimum measuring time, so one pass over a small archive is not noise.
 const MIN_TIME: Duration = Duration::from_secs(3);
@@ -18,35 +18,9 @@ const MIN_TIME: Duration = Duration::from_secs(3);
 const MAX_FACTS: usize = 5;
 
 fn main() {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if !shared.is_dir() {
-        println!("skipping keyfacts bench: {} not found", shared.display());
+    let Some(articles) = common::bbc_archive("keyfacts") else {
         return;
-    }
-    let path = shared.join("data/archive/bbc-2225.jsonl");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) => {
-            println!("skipping keyfacts bench: cannot read {}: {e}", path.display());
-            return;
-        }
     };
-    let articles: Vec<Article> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| {
-            Some(Article {
-                id: v.get("id")?.as_str()?.to_owned(),
-                title: v.get("title").and_then(|t| t.as_str()).unwrap_or_default().to_owned(),
-                body: v.get("body")?.as_str()?.to_owned(),
-                ..Article::default()
-            })
-        })
-        .collect();
-    if articles.is_empty() {
-        println!("skipping keyfacts bench: no articles in {}", path.display());
-        return;
-    }
     let anchor = NaiveDate::from_ymd_opt(2005, 6, 1)
         .and_then(|d| d.and_hms_opt(12, 0, 0))
         .expect("valid anchor");

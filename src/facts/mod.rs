@@ -613,6 +613,51 @@ mod tests {
     }
 
     #[test]
+    fn a_line_ending_in_a_preposition_and_determiner_does_not_panic() {
+        for (title, body) in [
+            ("", "Storms hit in the\nThe storm hit the coast on Monday."),
+            ("Storms hit in the", "The storm hit the coast on Monday."),
+            ("Fans gather at", "Crowds waited near the\nstadium."),
+        ] {
+            extract(&article(title, body), anchor(), 5);
+        }
+    }
+
+    proptest::proptest! {
+        /// Headline-like and lead-like text built from words that steer every rule
+        /// (prepositions, determiners, names, dates, punctuation, line breaks) never panics,
+        /// and every slot's location slices its field back to its text.
+        #[test]
+        fn arbitrary_articles_give_consistent_facts(
+            title in proptest::collection::vec(proptest::sample::select(WORDS), 0..12),
+            body in proptest::collection::vec(proptest::sample::select(WORDS), 0..60),
+        ) {
+            let a = article(&title.join(" "), &body.join(" "));
+            for fact in extract(&a, anchor(), 5) {
+                for field in [&fact.who, &fact.what, &fact.when, &fact.where_, &Some(fact.evidence.clone())]
+                    .into_iter()
+                    .flatten()
+                {
+                    let source = match field.location.field {
+                        Field::Title => &a.title,
+                        Field::Body => &a.body,
+                    };
+                    let (start, end) = (field.location.start as usize, field.location.end as usize);
+                    let sliced: String = source.chars().skip(start).take(end - start).collect();
+                    proptest::prop_assert_eq!(&sliced, &field.text);
+                }
+            }
+        }
+    }
+
+    const WORDS: &[&str] = &[
+        "in", "at", "near", "the", "a", "of", "The", "Kim", "Jong-Un", "Beijing", "London", "said", "arrived",
+        "hit", "on", "Tuesday", "June", "19", "to", "20", ",", ".", "\n", ":", "\"", "he", "British", "city",
+        "President", "Obama", "meets", "Trump", "\u{201c}", "\u{e9}t\u{e9}", "--", "WASHINGTON", "(AP)", "last",
+        "week", "2016",
+    ];
+
+    #[test]
     fn headline_fact_takes_time_and_place_from_the_lead() {
         let a = article(
             "Anna Berg opens new bridge in Springfield",

@@ -59,6 +59,10 @@ fn place_after(v: &View, k: usize, end: usize) -> Option<Range<usize>> {
     while start < end && v.upos(start) == Upos::Det {
         start += 1;
     }
+    // The phrase may end right after its determiners ("... hit in the" at a line end).
+    if start >= end {
+        return None;
+    }
     let mut run = name_at(v, start, end)
         .or_else(|| {
             // "downtown Seattle", "central China": lower-case modifiers belong to the place.

@@ -12,8 +12,14 @@ PY="$VENV/bin/python"
 REQS=scripts/requirements.txt
 STAMP="$VENV/.requirements.sha256"
 
+# The Rust toolchain comes from rustup (Debian's cargo is too old for this crate).
+if ! cargo --version >/dev/null 2>&1; then
+  echo "setup: cargo not found: install Rust 1.88 or newer with rustup (https://rustup.rs), then rerun" >&2
+  exit 1
+fi
+
 need_apt=()
-for tool in g++ make python3; do
+for tool in g++ python3; do
   command -v "$tool" >/dev/null || need_apt+=("$tool")
 done
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)

@@ -291,10 +291,10 @@ async fn batch(args: BatchArgs) -> anyhow::Result<()> {
         .filter(|(_, l)| !l.trim_ascii().is_empty())
         .map(|(i, l)| (i + 1, l))
         .collect();
+    let config = args.engine.validate()?;
     let output = std::fs::File::create(&args.output)
         .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", args.output.display()))?;
     let mut output = std::io::BufWriter::new(output);
-    let config = args.engine.validate()?;
     let pool = workers(config.clone()).await?;
     let config = Arc::new(config);
     let progress = progress_bar(lines.len() as u64);
@@ -384,7 +384,7 @@ async fn batch_row(
         Ok(response) => BatchRow::Done { id, response },
         Err(err) => {
             let err: ServiceError = err;
-            failed(id, &format!("{:?}", err.code()), err.to_string())
+            failed(id, err.code_name(), err.to_string())
         }
     }
 }

@@ -71,7 +71,7 @@ pub struct ServeArgs {
     #[arg(long, env = "NEWSGIST_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
     /// Longest a request may take, in seconds; a shorter client deadline (grpc-timeout) wins.
-    #[arg(long, env = "NEWSGIST_REQUEST_TIMEOUT_SECS", default_value_t = 120)]
+    #[arg(long, env = "NEWSGIST_REQUEST_TIMEOUT_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_secs: u64,
     /// On SIGTERM/Ctrl-C, how long in-flight requests may take to finish, in seconds.
     #[arg(long, env = "NEWSGIST_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
@@ -220,6 +220,10 @@ pub enum ConfigError {
     BadValue { path: PathBuf, key: String },
     #[error("{0} must be at least 1")]
     Zero(&'static str),
+    #[error("--default-facts ({0}) is over the per-request limit of {MAX_FACTS}")]
+    TooManyDefaultFacts(u32),
+    #[error("--extractive-mode {0:?} needs --embedding-model-dir (a sentence-embedding model)")]
+    ModeNeedsEmbeddings(ExtractiveMode),
     #[error("--max-pending ({max_pending}) must be at least --workers ({workers})")]
     PendingBelowWorkers { max_pending: usize, workers: usize },
     #[error("--model {name:?} is not one of the configured profiles: {known}")]
@@ -317,6 +321,9 @@ fn scalar(value: &toml::Value) -> Option<String> {
     }
 }
 
+/// Most key facts one request may ask for.
+const MAX_FACTS: u32 = 50;
+
 /// Engine settings after validation: what every worker loads.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -348,6 +355,12 @@ impl EngineArgs {
         }
         if self.default_sentences == 0 {
             return Err(ConfigError::Zero("--default-sentences"));
+        }
+        if self.default_facts > MAX_FACTS {
+            return Err(ConfigError::TooManyDefaultFacts(self.default_facts));
+        }
+        if self.extractive_mode != ExtractiveMode::Lexical && self.embedding_model_dir.is_none() {
+            return Err(ConfigError::ModeNeedsEmbeddings(self.extractive_mode));
         }
         if self.max_pending < self.workers {
             return Err(ConfigError::PendingBelowWorkers {
@@ -418,7 +431,7 @@ impl EngineArgs {
             limits: RequestLimits {
                 max_body_bytes: self.max_body_bytes,
                 max_sentences: 100,
-                max_facts: 50,
+                max_facts: MAX_FACTS,
                 max_output_tokens: 1024,
                 max_beams: 16,
                 abstractive_profiles: names,
@@ -512,6 +525,15 @@ mod tests {
             parse(&["newsgist", "serve", "--half"]),
             Err(ConfigError::Model(ModelError::HalfOnCpu))
         ));
+        assert!(matches!(
+            parse(&["newsgist", "serve", "--default-facts", "80"]),
+            Err(ConfigError::TooManyDefaultFacts(80))
+        ));
+        assert!(matches!(
+            parse(&["newsgist", "serve", "--extractive-mode", "semantic"]),
+            Err(ConfigError::ModeNeedsEmbeddings(ExtractiveMode::Semantic))
+        ));
+        assert!(Cli::try_parse_from(os(&["newsgist", "serve", "--request-timeout-secs", "0"])).is_err());
         assert!(parse(&["newsgist", "serve"]).is_ok());
     }
 }

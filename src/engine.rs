@@ -7,7 +7,7 @@ use crate::{
     config::EngineConfig,
     facts,
     models::{embedding::SentenceEmbedder, ModelError},
-    pool::{Handler, PoolConfig, WorkerPool},
+    pool::{BuildPanicked, Handler, PoolConfig, WorkerPool},
     request::{ExtractiveMode, SummaryRequest},
     response::{AbstractiveSummary, ExtractiveSentence, ExtractiveSummary, Field, Location, SummaryResponse, Timings},
     summarize::{
@@ -19,7 +19,7 @@ use crate::{
 /// Why an admitted request failed inside a worker.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("{what} needs {needs}, which this server was not started with: {hint}")]
+    #[error("{what} require {needs}, which this server was not started with: {hint}")]
     NotConfigured {
         what: &'static str,
         needs: &'static str,
@@ -38,6 +38,8 @@ pub enum StartError {
     Load(#[from] ModelError),
     #[error("warm-up failed: {0}")]
     WarmUp(#[from] EngineError),
+    #[error(transparent)]
+    Panicked(#[from] BuildPanicked),
 }
 
 /// Starts `config.workers` threads, each loading and warming up its own models with

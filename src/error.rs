@@ -25,7 +25,6 @@ impl ServiceError {
             ServiceError::Pool(err) => match err {
                 PoolError::Overloaded { .. } => Code::ResourceExhausted,
                 PoolError::DeadlineExceeded => Code::DeadlineExceeded,
-                PoolError::Cancelled => Code::Cancelled,
                 PoolError::ShuttingDown | PoolError::Warming => Code::Unavailable,
                 PoolError::WorkerPanicked => Code::Internal,
             },
@@ -33,6 +32,18 @@ impl ServiceError {
                 EngineError::NotConfigured { .. } => Code::FailedPrecondition,
                 EngineError::Abstractive(_) | EngineError::Embedding(_) => Code::Internal,
             },
+        }
+    }
+
+    /// The code's canonical name, as gRPC spells it (`INVALID_ARGUMENT`).
+    pub fn code_name(&self) -> &'static str {
+        match self.code() {
+            Code::InvalidArgument => "INVALID_ARGUMENT",
+            Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+            Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+            Code::Unavailable => "UNAVAILABLE",
+            Code::FailedPrecondition => "FAILED_PRECONDITION",
+            _ => "INTERNAL",
         }
     }
 

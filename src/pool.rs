@@ -41,14 +41,24 @@ pub enum PoolError {
     Overloaded { max_pending: usize },
     #[error("the request's deadline passed before a worker could finish it")]
     DeadlineExceeded,
-    #[error("the caller cancelled the request")]
-    Cancelled,
     #[error("the server is shutting down")]
     ShuttingDown,
     #[error("the server is still loading its models: retry once health reports SERVING")]
     Warming,
     #[error("the worker handling this request crashed; the request was not completed (the worker has been restarted)")]
     WorkerPanicked,
+}
+
+/// Building a worker's handler panicked (libtorch loaders can); the panic message is in
+/// the log.
+#[derive(Debug, thiserror::Error)]
+#[error("building a worker panicked; see the log for the panic message")]
+pub struct BuildPanicked;
+
+impl From<BuildPanicked> for String {
+    fn from(err: BuildPanicked) -> String {
+        err.to_string()
+    }
 }
 
 /// Sizing of a pool.
@@ -89,7 +99,7 @@ impl<H: Handler> WorkerPool<H> {
     pub fn start<F, E>(config: PoolConfig, build: F) -> Result<Self, E>
     where
         F: Fn(usize) -> Result<H, E> + Send + Sync + 'static,
-        E: std::fmt::Display + Send + 'static,
+        E: std::fmt::Display + From<BuildPanicked> + Send + 'static,
     {
         let (jobs, queue) = crossbeam_channel::bounded::<Job<H>>(config.max_pending);
         let build = Arc::new(build);
@@ -101,14 +111,17 @@ impl<H: Handler> WorkerPool<H> {
             let ready = ready_tx.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("newsgist-worker-{index}"))
-                .spawn(move || match build(index) {
-                    Ok(handler) => {
+                .spawn(move || match catch_unwind(AssertUnwindSafe(|| build(index))) {
+                    Ok(Ok(handler)) => {
                         let _ = ready.send(Ok(()));
                         drop(ready);
                         run_worker(index, handler, queue, config, |i| build(i).map_err(|e| e.to_string()));
                     }
-                    Err(err) => {
+                    Ok(Err(err)) => {
                         let _ = ready.send(Err(err));
+                    }
+                    Err(_) => {
+                        let _ = ready.send(Err(BuildPanicked.into()));
                     }
                 })
                 .expect("spawning a worker thread");
@@ -160,14 +173,11 @@ impl<H: Handler> WorkerPool<H> {
         };
         let jobs = self.jobs.as_ref().ok_or(PoolError::ShuttingDown)?;
         jobs.try_send(job).map_err(|_| PoolError::ShuttingDown)?;
-        response.await.map_err(|_| PoolError::ShuttingDown)?
+        // The reply is dropped unanswered only if the worker thread died.
+        response.await.map_err(|_| PoolError::WorkerPanicked)?
     }
 
     /// Stops taking work, lets the workers finish what is queued, and joins them.
-    pub fn shutdown(mut self) {
-        self.stop();
-    }
-
     fn stop(&mut self) {
         self.jobs.take();
         for thread in self.threads.drain(..) {
@@ -269,7 +279,7 @@ fn run_batch<H: Handler>(index: usize, handler: &mut H, batch: Vec<Job<H>>) -> b
 
 fn rebuild_until_ok<H>(index: usize, rebuild: &impl Fn(usize) -> Result<H, String>) -> H {
     loop {
-        match rebuild(index) {
+        match catch_unwind(AssertUnwindSafe(|| rebuild(index))).unwrap_or_else(|_| Err(BuildPanicked.to_string())) {
             Ok(handler) => return handler,
             Err(err) => {
                 warn!(worker = index, %err, "rebuilding worker failed; retrying in 1 s");
@@ -404,6 +414,23 @@ mod tests {
         );
         assert_eq!(sizes[4], 1, "the fifth even one did not fit: {sizes:?}");
         assert_eq!(sizes[5], 1, "odd requests run alone");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_build_fails_start() {
+        let started = WorkerPool::<Sleeper>::start(
+            PoolConfig {
+                workers: 2,
+                max_pending: 2,
+                max_batch: 1,
+                batch_budget: 1,
+            },
+            |i| -> Result<Sleeper, String> {
+                assert!(i == 0, "loader crashed");
+                Ok(Sleeper { builds: Arc::default() })
+            },
+        );
+        assert!(started.err().is_some_and(|e| e.contains("panicked")));
     }
 
     #[tokio::test]

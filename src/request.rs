@@ -110,9 +110,9 @@ pub enum InvalidRequest {
     UnknownOutput(i32),
     #[error("unknown extractive mode value {0}: use lexical, semantic or hybrid")]
     UnknownMode(i32),
-    #[error("request has no article")]
+    #[error("request has no article: set article, with at least article.body")]
     MissingArticle,
-    #[error("article.published_at is not a valid timestamp")]
+    #[error("article.published_at is not a valid timestamp: seconds must be a date in years 1 to 9999 and nanos within 0..1e9")]
     BadTimestamp,
 }
 

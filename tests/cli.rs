@@ -103,7 +103,7 @@ fn batch_writes_one_row_per_article_in_order_and_keeps_bad_lines_as_errors() {
     );
     assert!(rows[0]["key_facts"].is_array());
     assert_eq!(rows[1]["id"], "empty");
-    assert_eq!(rows[1]["error"]["code"], "InvalidArgument");
+    assert_eq!(rows[1]["error"]["code"], "INVALID_ARGUMENT");
     assert_eq!(rows[2]["line"], 3);
     assert!(rows[2]["error"]["message"]
         .as_str()

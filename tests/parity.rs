@@ -47,6 +47,7 @@ fn check_fixture(name: &str) {
         &std::fs::read_to_string(common::repo_path(&format!("models/golden/{name}.json"))).unwrap(),
     )
     .unwrap();
+    assert!(!golden.cases.is_empty(), "{name}: the golden file has no cases");
     let mut failures = Vec::new();
     for case in &golden.cases {
         let mut profile = ModelProfile::from_dir(name, std::path::Path::new(&dir)).unwrap();

@@ -327,7 +327,7 @@ async fn reflection_answers_in_v1_and_v1alpha() {
 }
 
 #[tokio::test]
-async fn shutdown_drains_in_flight_work_and_reports_not_serving() {
+async fn shutdown_drains_in_flight_work_then_closes_the_listener() {
     let mut server = TestServer::start(&[]).await;
     let long_body = ARTICLE_BODY.repeat(300);
     let in_flight = server.spawn_summarize(request("drain", &long_body, &[]));

@@ -403,11 +403,6 @@ impl Pipeline {
         &self.labeller
     }
 
-    /// The entity mention tagger.
-    pub fn entity_tagger(&self) -> &EntityTagger {
-        &self.entities
-    }
-
     /// Analyses one sentence given as a byte range of `text`. Out-of-range or
     /// non-char-boundary ranges are clamped, never panicking.
     pub fn analyze(&self, text: &str, sentence: Range<usize>) -> Sentence {

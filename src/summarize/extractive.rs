@@ -151,19 +151,14 @@ impl Document {
     /// Segments, cleans and tokenises `body`; `title` (when known) steers the
     /// ranking towards the headline's topic.
     pub fn new(title: Option<&str>, body: &str) -> Self {
-        Self::with_cleaning(title, body, true)
-    }
-
-    /// Like [`Document::new`], choosing whether boilerplate is dropped.
-    pub fn with_cleaning(title: Option<&str>, body: &str, drop_boilerplate: bool) -> Self {
         let sentences = split_sentences(body);
         let mut candidates = Vec::with_capacity(sentences.len());
         let mut boilerplate = Vec::new();
         for (range, verdict) in sentences.iter().zip(classify_sentences(body, &sentences)) {
-            match (verdict.is_content(), drop_boilerplate) {
-                (true, true) => candidates.push(verdict.content),
-                (_, false) => candidates.push(range.clone()),
-                (false, true) => boilerplate.push(range.clone()),
+            if verdict.is_content() {
+                candidates.push(verdict.content);
+            } else {
+                boilerplate.push(range.clone());
             }
         }
         let mut vocab = Vocabulary::with_capacity(body.len() / 8);

@@ -120,21 +120,6 @@ pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
-/// A directory of the shared dev data, or `None` (with the reason printed) when this
-/// checkout has no ../shared beside it.
-pub fn shared_path(relative: &str) -> Option<PathBuf> {
-    let path = repo_path("../shared").join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipping: {} is absent (the shared dev data is not beside this checkout)",
-            path.display()
-        );
-        None
-    }
-}
-
 /// The bundled all-MiniLM-L6-v2 directory that `make setup` installs.
 pub fn minilm_dir() -> String {
     std::env::var("NEWSGIST_MINILM_DIR").expect("NEWSGIST_MINILM_DIR is set by scripts/setup.sh in .cargo/config.toml")

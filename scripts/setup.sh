@@ -14,7 +14,7 @@ STAMP="$VENV/.requirements.sha256"
 
 # The Rust toolchain comes from rustup (Debian's cargo is too old for this crate).
 if ! cargo --version >/dev/null 2>&1; then
-  echo "setup: cargo not found: install Rust 1.88 or newer with rustup (https://rustup.rs), then rerun" >&2
+  echo "setup: cargo not found: install Rust 1.91 or newer with rustup (https://rustup.rs), then rerun" >&2
   exit 1
 fi
 

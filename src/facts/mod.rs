@@ -150,15 +150,6 @@ const GIVEN_NAME_BYTES: usize = 40;
 /// Bytes of the body split into sentences: the lead is all that is analysed.
 const SPLIT_WINDOW: usize = 8000;
 
-/// `i` or the nearest char boundary below it, at most `text.len()`.
-fn floor_char_boundary(text: &str, i: usize) -> usize {
-    let mut i = i.min(text.len());
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
 /// A sentence of the article that facts are read from.
 struct Unit<'a> {
     field: Field,
@@ -450,7 +441,7 @@ fn full_name(body: &str, surname: &str) -> Option<Range<usize>> {
     if !single {
         return None;
     }
-    let window = &body[..floor_char_boundary(body, NAME_WINDOW)];
+    let window = &body[..body.floor_char_boundary(NAME_WINDOW)];
     // The most frequent full form: "Michelle Obama" may come first in a story about Barack.
     let mut forms: Vec<(&str, usize, Range<usize>)> = Vec::new();
     for (at, _) in window.match_indices(surname) {
@@ -458,7 +449,7 @@ fn full_name(body: &str, surname: &str) -> Option<Range<usize>> {
         if window[end..].starts_with(|c: char| c.is_alphanumeric()) {
             continue;
         }
-        let from = floor_char_boundary(window, at.saturating_sub(GIVEN_NAME_BYTES));
+        let from = window.floor_char_boundary(at.saturating_sub(GIVEN_NAME_BYTES));
         let Some(given) = GIVEN_NAME.captures(&window[from..at]).and_then(|c| c.get(1)) else {
             continue;
         };
@@ -539,7 +530,7 @@ fn units(article: &Article) -> Vec<Unit<'_>> {
         });
     }
     let body = article.body.as_str();
-    let window = floor_char_boundary(body, SPLIT_WINDOW);
+    let window = body.floor_char_boundary(SPLIT_WINDOW);
     let mut sentences = split_sentences(&body[..window]);
     if window < body.len() {
         sentences.pop(); // cut by the window
@@ -865,7 +856,7 @@ mod tests {
                 parts.push(PIECES[(seed >> 33) as usize % PIECES.len()]);
             }
             let text = parts.join(if seed.is_multiple_of(3) { "" } else { " " });
-            let mut a = article(&text[..floor_char_boundary(&text, 40)], &text);
+            let mut a = article(&text[..text.floor_char_boundary(40)], &text);
             a.published_at = Some(anchor().and_utc());
             for f in extract(&a, anchor(), 4) {
                 for slot in [&f.who, &f.what, &f.when, &f.where_, &Some(f.evidence.clone())]

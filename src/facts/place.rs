@@ -120,7 +120,7 @@ const DATELINE_WINDOW: usize = 1500;
 
 /// Byte range of the place in the body's dateline, if it has one.
 pub(crate) fn dateline(body: &str) -> Option<Range<usize>> {
-    let end = super::floor_char_boundary(body, DATELINE_WINDOW);
+    let end = body.floor_char_boundary(DATELINE_WINDOW);
     DATELINE
         .captures(&body[..end])
         .and_then(|c| c.get(1))

@@ -34,19 +34,11 @@ fn is_combining(c: char) -> bool {
     matches!(c, '\u{300}'..='\u{36f}' | '\u{1ab0}'..='\u{1aff}' | '\u{20d0}'..='\u{20ff}')
 }
 
-fn floor_boundary(text: &str, mut i: usize) -> usize {
-    i = i.min(text.len());
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
 /// Word token byte ranges (into `text`) within `range`. The range is clamped to the text and
 /// to char boundaries.
 pub fn tokenize(text: &str, range: Range<usize>) -> Vec<Range<usize>> {
-    let start = floor_boundary(text, range.start);
-    let end = floor_boundary(text, range.end).max(start);
+    let start = text.floor_char_boundary(range.start);
+    let end = text.floor_char_boundary(range.end).max(start);
     let mut out = Vec::new();
     let mut chunk_start = None;
     for (i, c) in text[start..end].char_indices() {
@@ -74,7 +66,7 @@ fn url_len(s: &str) -> Option<usize> {
         return None;
     }
     // Bound the work per word on pathological inputs (megabytes without whitespace).
-    let s = &s[..floor_boundary(s, 2048)];
+    let s = &s[..s.floor_char_boundary(2048)];
     let lower = s.to_ascii_lowercase();
     let url_like = lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("www.") || {
         let core = lower.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '/');

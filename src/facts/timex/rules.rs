@@ -53,11 +53,7 @@ impl Ctx<'_> {
 
     /// The text right after byte `pos` (at most 40 bytes, cut at a char boundary).
     fn after(&self, pos: usize) -> &str {
-        let mut end = (pos + 40).min(self.text.len());
-        while !self.text.is_char_boundary(end) {
-            end -= 1;
-        }
-        &self.text[pos..end]
+        &self.text[pos..self.text.floor_char_boundary(pos + 40)]
     }
 
     fn char_before(&self, pos: usize) -> Option<char> {

@@ -173,25 +173,15 @@ fn sentence_start(text: &str, pos: usize) -> usize {
     let lo = pos.saturating_sub(600);
     match (lo..pos).rev().find(|&i| ends_sentence(text, i)) {
         Some(i) => i + 1,
-        None => {
-            let mut s = lo;
-            while !text.is_char_boundary(s) {
-                s += 1;
-            }
-            s
-        }
+        None => text.ceil_char_boundary(lo),
     }
 }
 
 fn sentence_end(text: &str, pos: usize) -> usize {
     let hi = (pos + 600).min(text.len());
-    (pos..hi).find(|&i| ends_sentence(text, i)).unwrap_or_else(|| {
-        let mut e = hi;
-        while !text.is_char_boundary(e) {
-            e -= 1;
-        }
-        e
-    })
+    (pos..hi)
+        .find(|&i| ends_sentence(text, i))
+        .unwrap_or_else(|| text.floor_char_boundary(hi))
 }
 
 /// Whether the period at byte `dot` closes an abbreviation rather than a sentence.

@@ -96,6 +96,10 @@ pub struct EngineArgs {
     /// all-MiniLM-L6-v2) enabling the semantic and hybrid extractive modes.
     #[arg(long, env = "NEWSGIST_EMBEDDING_MODEL_DIR")]
     pub embedding_model_dir: Option<PathBuf>,
+    /// Named-entity model directory (Hugging Face BERT token classification with PER/LOC/ORG
+    /// IOB2 labels) whose names replace the embedded tagger's in key facts.
+    #[arg(long, env = "NEWSGIST_NER_MODEL_DIR")]
+    pub ner_model_dir: Option<PathBuf>,
     /// Device for models: cpu or cuda:N.
     #[arg(long, env = "NEWSGIST_DEVICE", default_value = "cpu")]
     pub device: String,
@@ -330,6 +334,7 @@ pub struct EngineConfig {
     pub profiles: Vec<ModelProfile>,
     pub default_profile: Option<String>,
     pub embedding_dir: Option<PathBuf>,
+    pub ner_dir: Option<PathBuf>,
     pub placement: Placement,
     pub workers: usize,
     pub intra_op_threads: usize,
@@ -413,10 +418,14 @@ impl EngineArgs {
         if let Some(dir) = &self.embedding_model_dir {
             crate::models::require(dir, "modules.json")?;
         }
+        if let Some(dir) = &self.ner_model_dir {
+            crate::models::require(dir, "vocab.txt")?;
+        }
         Ok(EngineConfig {
             profiles,
             default_profile,
             embedding_dir: self.embedding_model_dir.clone(),
+            ner_dir: self.ner_model_dir.clone(),
             placement,
             workers: self.workers,
             intra_op_threads,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crate::{
     config::EngineConfig,
     facts,
-    models::{embedding::SentenceEmbedder, ModelError},
+    models::{embedding::SentenceEmbedder, ner::NerTagger, ModelError},
     pool::{BuildPanicked, Handler, PoolConfig, WorkerPool},
     request::{ExtractiveMode, SummaryRequest},
     response::{AbstractiveSummary, ExtractiveSentence, ExtractiveSummary, Field, Location, SummaryResponse, Timings},
@@ -66,6 +66,7 @@ pub fn start_workers(config: &EngineConfig) -> Result<WorkerPool<Engine>, StartE
 /// The models one worker owns.
 pub struct Engine {
     embedder: Option<SentenceEmbedder>,
+    ner: Option<NerTagger>,
     abstractive: Vec<AbstractiveModel>,
     default_profile: Option<String>,
 }
@@ -78,6 +79,11 @@ impl Engine {
             .as_deref()
             .map(|dir| SentenceEmbedder::load(dir, config.placement))
             .transpose()?;
+        let ner = config
+            .ner_dir
+            .as_deref()
+            .map(|dir| NerTagger::load(dir, config.placement))
+            .transpose()?;
         let abstractive = config
             .profiles
             .iter()
@@ -85,6 +91,7 @@ impl Engine {
             .collect::<Result<_, _>>()?;
         Ok(Engine {
             embedder,
+            ner,
             abstractive,
             default_profile: config.default_profile.clone(),
         })
@@ -153,7 +160,12 @@ impl Engine {
         };
         let key_facts = request.outputs.key_facts.then(|| {
             timed(&mut timings.key_facts_ms, || {
-                facts::extract(article, anchor, request.max_facts)
+                facts::extract_with(
+                    article,
+                    anchor,
+                    request.max_facts,
+                    self.ner.as_ref().map(|n| n as &dyn facts::NamedEntities),
+                )
             })
         });
 

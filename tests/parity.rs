@@ -103,3 +103,51 @@ fn t5_matches_transformers() {
 fn pegasus_matches_transformers() {
     check_fixture("pegasus-tiny");
 }
+
+#[derive(Deserialize)]
+struct NerGolden {
+    cases: Vec<NerCase>,
+}
+
+#[derive(Deserialize)]
+struct NerCase {
+    text: String,
+    tokens: Vec<String>,
+    labels: Vec<String>,
+}
+
+/// The token-classification tagger labels each word as transformers labels its first
+/// word piece, so the entity spans agree.
+#[test]
+fn ner_tagger_matches_transformers() {
+    use newsgist::{
+        facts::NamedEntities,
+        models::ner::{spans_from_labels, NerTagger},
+    };
+    let dir = common::fixture("bert-ner-tiny");
+    let golden: NerGolden =
+        serde_json::from_str(&std::fs::read_to_string(common::repo_path("models/golden/bert-ner-tiny.json")).unwrap())
+            .unwrap();
+    assert!(!golden.cases.is_empty());
+    let tagger = NerTagger::load(std::path::Path::new(&dir), Placement::CPU).unwrap();
+    for case in &golden.cases {
+        // Words are the pieces that do not continue a word; each takes its first piece's label.
+        let mut words: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
+        let mut cursor = 0;
+        for (piece, label) in case.tokens.iter().zip(&case.labels) {
+            if piece.starts_with("##") || piece.starts_with('[') {
+                continue;
+            }
+            let start = cursor + case.text[cursor..].find(piece.as_str()).expect("piece in text");
+            let end = case.text[start..]
+                .find(|c: char| c.is_whitespace() || (c.is_ascii_punctuation() && !piece.starts_with(c)))
+                .map_or(case.text.len(), |e| start + e.max(piece.len()));
+            words.push((label.as_str(), start..end));
+            cursor = end;
+        }
+        let expected = spans_from_labels(words);
+        assert!(!expected.is_empty(), "the fixture labels some names in {:?}", case.text);
+        let got = tagger.named_entities(&case.text, 0..case.text.len());
+        assert_eq!(got, expected, "{:?}", case.text);
+    }
+}

@@ -408,6 +408,43 @@ async fn semantic_and_hybrid_modes_use_the_bundled_minilm() {
 }
 
 #[tokio::test]
+async fn key_facts_take_names_from_a_configured_ner_model() {
+    let ner = fixture("bert-ner-tiny");
+    let server = TestServer::start(&["--ner-model-dir", &ner]).await;
+    let mut models = ModelServiceClient::new(server.channel().await);
+    let list = models
+        .list_models(pb::ListModelsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .models;
+    assert!(list
+        .iter()
+        .any(|m| m.name == "named-entities" && m.architecture == "bert" && m.loaded));
+    let response = server
+        .client()
+        .await
+        .summarize(request("ner", ARTICLE_BODY, &[pb::Output::KeyFacts]))
+        .await
+        .unwrap()
+        .into_inner();
+    for fact in &response.key_facts {
+        for field in [&fact.who, &fact.what, &fact.when, &fact.r#where, &fact.evidence]
+            .into_iter()
+            .flatten()
+        {
+            let location = field.location.as_ref().unwrap();
+            let source = if location.field == pb::Field::Title as i32 {
+                ARTICLE_TITLE
+            } else {
+                ARTICLE_BODY
+            };
+            assert_eq!(char_slice(source, location.start, location.end), field.text);
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_stock_python_grpcio_client_interoperates() {
     let server = TestServer::start(&[]).await;
     let python = std::env::var("NEWSGIST_PYTHON").expect("NEWSGIST_PYTHON is set by scripts/setup.sh");

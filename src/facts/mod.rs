@@ -244,9 +244,27 @@ impl Analysed<'_> {
     }
 }
 
+/// A named-entity tagger that can stand in for the embedded one (see `models::ner`).
+pub trait NamedEntities {
+    /// Person, place and organisation names in the byte range `sentence` of `text`, as byte
+    /// ranges into `text`.
+    fn named_entities(&self, text: &str, sentence: Range<usize>) -> Vec<(Range<usize>, EntityKind)>;
+}
+
 /// Up to `max` key facts of `article`, best first. `anchor` (the publication time) resolves
 /// relative dates.
 pub fn extract(article: &Article, anchor: NaiveDateTime, max: usize) -> Vec<KeyFact> {
+    extract_with(article, anchor, max, None)
+}
+
+/// Like [`extract`], with person, place and organisation names from `names` in place of
+/// the embedded tagger's.
+pub fn extract_with(
+    article: &Article,
+    anchor: NaiveDateTime,
+    max: usize,
+    names: Option<&dyn NamedEntities>,
+) -> Vec<KeyFact> {
     if max == 0 {
         return Vec::new();
     }
@@ -254,7 +272,10 @@ pub fn extract(article: &Article, anchor: NaiveDateTime, max: usize) -> Vec<KeyF
     let analysed: Vec<Analysed> = units(article)
         .into_iter()
         .map(|unit| {
-            let sentence = pipeline.analyze(unit.text, unit.range.clone());
+            let mut sentence = pipeline.analyze(unit.text, unit.range.clone());
+            if let Some(names) = names {
+                sentence.replace_names(&names.named_entities(unit.text, unit.range.clone()));
+            }
             let timexes = timex::recognize(&unit.text[unit.range.clone()], anchor)
                 .into_iter()
                 .map(|mut t| {

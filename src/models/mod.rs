@@ -3,6 +3,7 @@
 pub mod embedding;
 pub mod hub;
 pub mod manifest;
+pub mod ner;
 
 use std::path::{Path, PathBuf};
 

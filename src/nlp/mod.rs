@@ -270,6 +270,48 @@ pub struct Entity {
     pub name: Option<Range<usize>>,
 }
 
+impl Sentence {
+    /// Replaces the named person, place and organisation mentions with `names` (byte
+    /// ranges into the analysed text, e.g. from a stronger tagger); other mentions stay.
+    /// A name that does not cover whole tokens is skipped.
+    pub fn replace_names(&mut self, names: &[(Range<usize>, EntityKind)]) {
+        let replaced = |e: &Entity| {
+            e.proper
+                && matches!(
+                    e.kind,
+                    EntityKind::Person | EntityKind::Place | EntityKind::Organization
+                )
+        };
+        self.entities.retain(|e| !replaced(e));
+        for (range, kind) in names {
+            let first = self.tokens.iter().position(|t| t.range.start == range.start);
+            let last = self.tokens.iter().rposition(|t| t.range.end == range.end);
+            let (Some(first), Some(last)) = (first, last) else {
+                continue;
+            };
+            if last < first {
+                continue;
+            }
+            let tokens = first..last + 1;
+            let head = tokens
+                .clone()
+                .find(|&i| self.tokens[i].head.is_none_or(|h| !tokens.contains(&h)))
+                .unwrap_or(last);
+            self.entities.push(Entity {
+                tokens: tokens.clone(),
+                range: range.clone(),
+                kind: *kind,
+                proper: true,
+                head,
+                name_tokens: Some(tokens),
+                name: Some(range.clone()),
+            });
+        }
+        self.entities
+            .sort_by_key(|e| (e.range.start, std::cmp::Reverse(e.range.end)));
+    }
+}
+
 /// One analysed sentence.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Sentence {

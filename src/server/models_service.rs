@@ -44,6 +44,16 @@ impl ModelService for Models {
                 default: true,
             });
         }
+        if let Some(dir) = &config.ner_dir {
+            models.push(pb::ModelInfo {
+                name: "named-entities".into(),
+                kind: pb::ModelKind::KeyFacts.into(),
+                architecture: "bert".into(),
+                source: dir.display().to_string(),
+                loaded,
+                default: true,
+            });
+        }
         models.extend(config.profiles.iter().map(|profile| pb::ModelInfo {
             name: profile.name.clone(),
             kind: pb::ModelKind::Abstractive.into(),

@@ -339,16 +339,20 @@ mod tests {
         (pool, builds)
     }
 
+    /// Submits in a background task, so the test can act while the request runs.
+    fn spawn_submit(
+        pool: &Arc<WorkerPool<Sleeper>>,
+        millis: u64,
+    ) -> tokio::task::JoinHandle<Result<(usize, usize), ServiceError>> {
+        let pool = Arc::clone(pool);
+        tokio::spawn(async move { pool.submit(millis, None).await })
+    }
+
     #[tokio::test]
     async fn refuses_work_beyond_max_pending() {
         let (pool, _) = pool(1, 2);
         let pool = Arc::new(pool);
-        let slow: Vec<_> = (0..2)
-            .map(|_| {
-                let pool = Arc::clone(&pool);
-                tokio::spawn(async move { pool.submit(300, None).await })
-            })
-            .collect();
+        let slow: Vec<_> = (0..2).map(|_| spawn_submit(&pool, 300)).collect();
         tokio::time::sleep(Duration::from_millis(50)).await;
         let refused = pool.submit(0, None).await.unwrap_err();
         assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
@@ -375,10 +379,7 @@ mod tests {
     async fn skips_requests_whose_deadline_passed_in_the_queue() {
         let (pool, _) = pool(1, 4);
         let pool = Arc::new(pool);
-        let blocker = {
-            let pool = Arc::clone(&pool);
-            tokio::spawn(async move { pool.submit(200, None).await })
-        };
+        let blocker = spawn_submit(&pool, 200);
         tokio::time::sleep(Duration::from_millis(20)).await;
         let deadline = Instant::now() + Duration::from_millis(50);
         let err = pool.submit(0, Some(deadline)).await.unwrap_err();
@@ -390,17 +391,11 @@ mod tests {
     async fn waiting_requests_with_the_same_key_are_batched_up_to_the_cap() {
         let (pool, _) = pool(1, 16);
         let pool = Arc::new(pool);
-        let blocker = {
-            let pool = Arc::clone(&pool);
-            tokio::spawn(async move { pool.submit(101, None).await })
-        };
+        let blocker = spawn_submit(&pool, 101);
         tokio::time::sleep(Duration::from_millis(20)).await;
         let waiting: Vec<_> = [2u64, 4, 6, 8, 10, 3]
             .into_iter()
-            .map(|millis| {
-                let pool = Arc::clone(&pool);
-                tokio::spawn(async move { pool.submit(millis, None).await })
-            })
+            .map(|millis| spawn_submit(&pool, millis))
             .collect();
         assert_eq!(blocker.await.unwrap().unwrap().1, 1, "odd requests run alone");
         let mut sizes = Vec::new();

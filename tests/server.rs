@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use futures::StreamExt;
-use newsgist::proto::{self as pb, model_service_client::ModelServiceClient};
+use newsgist::proto as pb;
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
@@ -246,13 +246,7 @@ async fn a_stream_answers_every_item_and_survives_a_bad_one() {
 async fn model_service_lists_models_and_limits() {
     let bart = fixture("bart-tiny");
     let server = TestServer::start(&["--model-dir", &bart, "--max-body-bytes", "5000"]).await;
-    let mut models = ModelServiceClient::new(server.channel().await);
-    let list = models
-        .list_models(pb::ListModelsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .models;
+    let list = server.list_models().await;
     let abstractive = list
         .iter()
         .find(|m| m.name == "bart-tiny")
@@ -261,7 +255,7 @@ async fn model_service_lists_models_and_limits() {
     assert_eq!(abstractive.architecture, "bart");
     assert!(abstractive.loaded && abstractive.default);
     assert!(list.iter().any(|m| m.kind == pb::ModelKind::Extractive as i32));
-    let info = models
+    let info = pb::model_service_client::ModelServiceClient::new(server.channel().await)
         .get_server_info(pb::GetServerInfoRequest {})
         .await
         .unwrap()
@@ -411,13 +405,7 @@ async fn semantic_and_hybrid_modes_use_the_bundled_minilm() {
 async fn key_facts_take_names_from_a_configured_ner_model() {
     let ner = fixture("bert-ner-tiny");
     let server = TestServer::start(&["--ner-model-dir", &ner]).await;
-    let mut models = ModelServiceClient::new(server.channel().await);
-    let list = models
-        .list_models(pb::ListModelsRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .models;
+    let list = server.list_models().await;
     assert!(list
         .iter()
         .any(|m| m.name == "named-entities" && m.architecture == "bert" && m.loaded));

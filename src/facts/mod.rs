@@ -645,20 +645,33 @@ mod tests {
             body in proptest::collection::vec(proptest::sample::select(WORDS), 0..60),
         ) {
             let a = article(&title.join(" "), &body.join(" "));
-            for fact in extract(&a, anchor(), 5) {
-                for field in [&fact.who, &fact.what, &fact.when, &fact.where_, &Some(fact.evidence.clone())]
-                    .into_iter()
-                    .flatten()
-                {
-                    let source = match field.location.field {
-                        Field::Title => &a.title,
-                        Field::Body => &a.body,
-                    };
-                    let (start, end) = (field.location.start as usize, field.location.end as usize);
-                    let sliced: String = source.chars().skip(start).take(end - start).collect();
-                    proptest::prop_assert_eq!(&sliced, &field.text);
-                }
+            assert_slots_slice_back(&a, &extract(&a, anchor(), 5));
+        }
+    }
+
+    /// Every slot's code point location slices its field back to the slot's text, and
+    /// every confidence is in [0, 1].
+    fn assert_slots_slice_back(a: &Article, facts: &[KeyFact]) {
+        for fact in facts {
+            for slot in [
+                &fact.who,
+                &fact.what,
+                &fact.when,
+                &fact.where_,
+                &Some(fact.evidence.clone()),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let source = match slot.location.field {
+                    Field::Title => &a.title,
+                    Field::Body => &a.body,
+                };
+                let (start, end) = (slot.location.start as usize, slot.location.end as usize);
+                let sliced: String = source.chars().skip(start).take(end - start).collect();
+                assert_eq!(sliced, slot.text);
             }
+            assert!((0.0..=1.0).contains(&fact.confidence));
         }
     }
 
@@ -879,23 +892,7 @@ mod tests {
             let text = parts.join(if seed.is_multiple_of(3) { "" } else { " " });
             let mut a = article(&text[..text.floor_char_boundary(40)], &text);
             a.published_at = Some(anchor().and_utc());
-            for f in extract(&a, anchor(), 4) {
-                for slot in [&f.who, &f.what, &f.when, &f.where_, &Some(f.evidence.clone())]
-                    .into_iter()
-                    .flatten()
-                {
-                    let source = match slot.location.field {
-                        Field::Title => &a.title,
-                        Field::Body => &a.body,
-                    };
-                    let chars: Vec<char> = source.chars().collect();
-                    let span: String = chars[slot.location.start as usize..slot.location.end as usize]
-                        .iter()
-                        .collect();
-                    assert_eq!(span, slot.text);
-                }
-                assert!((0.0..=1.0).contains(&f.confidence));
-            }
+            assert_slots_slice_back(&a, &extract(&a, anchor(), 4));
         }
     }
 }

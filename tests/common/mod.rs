@@ -6,7 +6,7 @@ use std::{path::PathBuf, time::Duration};
 use clap::Parser;
 use newsgist::{
     config::{Cli, Command},
-    proto::{self as pb, summarizer_service_client::SummarizerServiceClient},
+    proto::{self as pb, model_service_client::ModelServiceClient, summarizer_service_client::SummarizerServiceClient},
     server::{self, ServerConfig, ServerError},
 };
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -73,6 +73,16 @@ impl TestServer {
                 .summarize(request)
                 .await
         })
+    }
+
+    pub async fn list_models(&self) -> Vec<pb::ModelInfo> {
+        let mut models = ModelServiceClient::new(self.channel().await);
+        models
+            .list_models(pb::ListModelsRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .models
     }
 
     pub async fn health(&self, service: &str) -> ServingStatus {

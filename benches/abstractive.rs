@@ -126,7 +126,7 @@ fn main() {
     let mut sorted = batch1.clone();
     sorted.sort_by(f64::total_cmp);
     let result = serde_json::json!({
-        "engine": "newsgist (rust-bert 0.23, tch 0.17, libtorch 2.4.0)",
+        "engine": "newsgist (own seq2seq on tch 0.17, libtorch 2.4.0)",
         "articles": articles.len(),
         "beams": args.beams,
         "output_tokens": args.length,

@@ -101,19 +101,9 @@ def encode(slow, fast, text: str, max_len: int) -> tuple[list[int], list[str]]:
     return ids, notes
 
 
-# Generation features rust-bert 0.23 does not implement for an architecture, switched off
-# in the golden runs so that the recorded ids are what a rust-bert-based engine can match:
-# PegasusConditionalGenerator never forces EOS at max_length (it has no
-# forced_eos_token_id), although the config, like google/pegasus-cnn_dailymail's, sets one.
-RUST_BERT_GAPS = {
-    "PegasusForConditionalGeneration": {"forced_eos_token_id": None},
-}
-
-
 def generation_config(model, settings: dict) -> GenerationConfig:
     """A complete GenerationConfig, so nothing is inherited from the model's defaults."""
     cfg = model.config
-    gaps = RUST_BERT_GAPS.get(type(model).__name__, {})
     return GenerationConfig(
         do_sample=False,
         num_beams=settings["num_beams"],
@@ -129,8 +119,7 @@ def generation_config(model, settings: dict) -> GenerationConfig:
         eos_token_id=cfg.eos_token_id,
         pad_token_id=cfg.pad_token_id,
         forced_bos_token_id=getattr(cfg, "forced_bos_token_id", None),
-        forced_eos_token_id=gaps.get("forced_eos_token_id",
-                                     getattr(cfg, "forced_eos_token_id", None)),
+        forced_eos_token_id=getattr(cfg, "forced_eos_token_id", None),
         use_cache=True,
     )
 

@@ -26,7 +26,7 @@ pub enum EngineError {
         hint: &'static str,
     },
     #[error("abstractive generation failed: {0}")]
-    Abstractive(rust_bert::RustBertError),
+    Abstractive(crate::seq2seq::Seq2SeqError),
     #[error("sentence embedding failed: {0}")]
     Embedding(rust_bert::RustBertError),
 }

@@ -3,7 +3,7 @@
 
 use tonic::{Code, Status};
 
-use crate::{engine::EngineError, pool::PoolError, request::InvalidRequest};
+use crate::{engine::EngineError, pool::PoolError, request::InvalidRequest, seq2seq::Seq2SeqError};
 
 /// Anything a summarisation request can fail with, whichever layer failed it.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +30,7 @@ impl ServiceError {
             },
             ServiceError::Engine(err) => match err {
                 EngineError::NotConfigured { .. } => Code::FailedPrecondition,
+                EngineError::Abstractive(Seq2SeqError::OutputTooLong { .. }) => Code::InvalidArgument,
                 EngineError::Abstractive(_) | EngineError::Embedding(_) => Code::Internal,
             },
         }

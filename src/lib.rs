@@ -12,6 +12,7 @@ pub mod pool;
 pub mod proto;
 pub mod request;
 pub mod response;
+pub mod seq2seq;
 pub mod server;
 pub mod summarize;
 pub mod text;

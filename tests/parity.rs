@@ -97,11 +97,49 @@ fn t5_matches_transformers() {
     check_fixture("t5-tiny");
 }
 
-/// The golden runs switch off `forced_eos_token_id`, which rust-bert 0.23 does not apply
-/// (see models/README.md); everything else is held to parity.
 #[test]
 fn pegasus_matches_transformers() {
     check_fixture("pegasus-tiny");
+}
+
+/// Generating several inputs together (padded, beams grouped per input) gives each the
+/// tokens it gets alone.
+fn check_batched_equals_single(name: &str) {
+    let dir = common::fixture(name);
+    let golden: Golden = serde_json::from_str(
+        &std::fs::read_to_string(common::repo_path(&format!("models/golden/{name}.json"))).unwrap(),
+    )
+    .unwrap();
+    let profile = ModelProfile::from_dir(name, std::path::Path::new(&dir)).unwrap();
+    let model = AbstractiveModel::load(&profile, Placement::CPU).unwrap();
+    let mut inputs: Vec<Vec<i64>> = golden.cases.iter().map(|c| c.input_ids.clone()).collect();
+    inputs.dedup();
+    assert!(inputs.len() >= 3, "{name}: inputs of different lengths");
+    assert!(
+        inputs.windows(2).any(|w| w[0].len() != w[1].len()),
+        "{name}: padding is exercised"
+    );
+    for beams in [1, 3] {
+        let params = AbstractiveParams {
+            min_tokens: Some(5),
+            max_tokens: Some(30),
+            num_beams: Some(beams),
+            model: None,
+        };
+        let alone: Vec<Vec<i64>> = inputs
+            .iter()
+            .map(|ids| model.generate_ids(ids, &params).unwrap())
+            .collect();
+        let together = model.generate_ids_batch(&inputs, &params).unwrap();
+        assert_eq!(together, alone, "{name}, {beams} beams");
+    }
+}
+
+#[test]
+fn batched_generation_equals_one_at_a_time() {
+    for name in ["bart-tiny", "t5-tiny", "pegasus-tiny"] {
+        check_batched_equals_single(name);
+    }
 }
 
 #[derive(Deserialize)]

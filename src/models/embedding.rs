@@ -37,7 +37,7 @@ impl SentenceEmbedder {
         };
         let model = SentenceEmbeddingsModel::new(config).map_err(|source| ModelError::Load {
             what: format!("sentence embeddings from {}", dir.display()),
-            source,
+            source: source.into(),
         })?;
         Ok(SentenceEmbedder { model })
     }

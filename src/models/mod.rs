@@ -28,7 +28,7 @@ pub enum ModelError {
     #[error("loading {what} failed: {source}")]
     Load {
         what: String,
-        source: rust_bert::RustBertError,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 

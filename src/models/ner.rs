@@ -39,7 +39,7 @@ impl NerTagger {
         config.kind = Some(placement.kind());
         let model = TokenClassificationModel::new(config).map_err(|source| ModelError::Load {
             what: format!("NER model from {}", dir.display()),
-            source,
+            source: source.into(),
         })?;
         Ok(NerTagger { model })
     }

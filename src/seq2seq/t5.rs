@@ -172,8 +172,8 @@ impl Stack {
 pub struct T5 {
     activation: Activation,
     shared: Tensor,
-    /// None when the output layer is tied to `shared` (then hidden states are scaled first).
-    lm_head: Option<Tensor>,
+    /// `lm_head`, or `shared` when tied (then hidden states are scaled by `output_scale` first).
+    output: Linear,
     output_scale: f64,
     buckets: i64,
     max_distance: i64,
@@ -190,9 +190,11 @@ impl T5 {
             None => (false, config.feed_forward_proj.as_str()),
         };
         let shared = weights.first_of(&["shared.weight", "encoder.embed_tokens.weight"])?;
-        let lm_head = (!config.tie_word_embeddings)
-            .then(|| weights.get("lm_head.weight"))
-            .transpose()?;
+        let output = if config.tie_word_embeddings {
+            Linear::tied(&shared, None)
+        } else {
+            Linear::load(weights, "lm_head")?
+        };
         Ok(T5 {
             activation: Activation::from_name(act)?,
             output_scale: if config.tie_word_embeddings {
@@ -205,7 +207,7 @@ impl T5 {
             encoder: Stack::load(weights, "encoder", config, gated, false)?,
             decoder: Stack::load(weights, "decoder", config, gated, true)?,
             shared,
-            lm_head,
+            output,
         })
     }
 
@@ -225,10 +227,7 @@ impl T5 {
         let mut x = embed(&self.shared, ids);
         let bias = self.position_bias(&self.encoder, &positions, length, true) + padding_bias(attention_mask, x.kind());
         for block in &self.encoder.blocks {
-            x = &x
-                + block
-                    .self_attention
-                    .self_attend(&block.self_norm.forward(&x), Some(&bias));
+            x = &x + block.self_attention.self_attend(&block.self_norm.forward(&x), &bias);
             x = &x + block.feed_forward.forward(&block.ffn_norm.forward(&x), self.activation);
         }
         self.encoder.final_norm.forward(&x)
@@ -270,10 +269,7 @@ impl T5 {
             x = &x + block.feed_forward.forward(&block.ffn_norm.forward(&x), self.activation);
         }
         let x = self.decoder.final_norm.forward(&x).squeeze_dim(1);
-        match &self.lm_head {
-            Some(head) => x.linear::<Tensor>(head, None),
-            None => (x * self.output_scale).linear::<Tensor>(&self.shared, None),
-        }
+        self.output.forward(&(x * self.output_scale))
     }
 
     pub fn decoder_layers(&self) -> usize {

@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
 """Convert a downloaded Hugging Face model directory from pytorch_model.bin to model.safetensors.
 
-rust-bert/tch read safetensors but not PyTorch pickles, and some model repositories
+newsgist reads safetensors but not PyTorch pickles, and some model repositories
 (sshleifer/distilbart-*, google/pegasus-cnn_dailymail) ship only pytorch_model.bin.
 `newsgist models fetch NAME` prints the command to run for them:
 
     ~/.cache/newsgist/py-torch-2.4.0/bin/python models/convert_to_safetensors.py DIR
 
 DIR is the model directory (for the hub cache, the snapshots/<commit>/ folder fetch printed).
-The model is loaded with transformers from DIR alone (no network), and its COMPLETE
-state_dict() is written, tied copies included (lm_head.weight, *.embed_tokens.weight) as
-separate contiguous tensors: transformers' own save_pretrained drops tied duplicates, but
-rust-bert loads every variable by name and fails on a missing one. The file is written next
-to a temporary name and renamed into place, so an interrupted run leaves no half file behind.
+The model is loaded with transformers from DIR alone (no network), and its state_dict() is
+written as save_pretrained writes it: each shared storage once, under its first name, so
+tied copies (lm_head.weight, *.embed_tokens.weight) are left out and newsgist ties them
+again at load. The file is written next to a temporary name and renamed into place, so an
+interrupted run leaves no half file behind.
 The weights keep their stored dtype unless --dtype says otherwise.
 """
 
@@ -34,10 +34,15 @@ from transformers import AutoConfig, AutoModelForSeq2SeqLM  # noqa: E402
 DTYPES = {"keep": None, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
-def complete_state_dict(model: torch.nn.Module, dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
-    """Every named parameter and buffer, each its own contiguous tensor (no shared storage)."""
+def untied_state_dict(model: torch.nn.Module, dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
+    """Every named parameter and buffer whose storage no earlier name shares, each as its own
+    contiguous tensor."""
     tensors = {}
+    seen = set()
     for name, tensor in model.state_dict().items():
+        if tensor.data_ptr() in seen:
+            continue
+        seen.add(tensor.data_ptr())
         tensor = tensor.detach()
         if dtype is not None and tensor.is_floating_point():
             tensor = tensor.to(dtype)
@@ -84,7 +89,7 @@ def convert(directory: Path, output: Path, dtype: torch.dtype | None, force: boo
         print(f"note: ignored {len(info['unexpected_keys'])} stored tensors the model does not use, e.g. "
               f"{sorted(info['unexpected_keys'])[:5]}")
     model.eval()
-    tensors = complete_state_dict(model, dtype)
+    tensors = untied_state_dict(model, dtype)
 
     temporary = output.with_name(output.name + ".partial")
     save_file(tensors, str(temporary), metadata={"format": "pt"})

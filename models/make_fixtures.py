@@ -11,12 +11,13 @@ Usage:
     make_fixtures.py [--out models/fixtures] [--only NAME] [--force]
     make_fixtures.py --bench-bart-large [DIR]   # BART-large-CNN architecture, random weights
 
-Weights are written as ``model.safetensors`` holding the COMPLETE ``state_dict()`` of the
-transformers model, tied copies included (``lm_head.weight``, ``*.embed_tokens.weight``),
-each as its own contiguous tensor. transformers' ``save_pretrained`` drops tied duplicates,
-but rust-bert/tch load variables by name and fail on any missing one, so every name either
-library may ask for is present. ``manifest.json`` in each fixture lists the tensor names and
-shapes and the sha256 of every file, and marks the fixture complete.
+Summarisation models are written as transformers' ``save_pretrained`` writes hub
+checkpoints: tied copies (``lm_head.weight``, ``*.embed_tokens.weight``) left out, and
+Pegasus' sinusoidal position tables too (transformers computes them when absent), so the
+loader is tested on the layout real checkpoints have. The NER model keeps every tied copy,
+because rust-bert/tch load variables by name and fail on any missing one.
+``manifest.json`` in each fixture lists the tensor names and shapes and the sha256 of every
+file, and marks the fixture complete.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from safetensors.torch import save_file  # noqa: E402
 
 MANIFEST = "manifest.json"
 # Bumped whenever the generated content changes, so stale fixtures are rebuilt.
-FIXTURE_VERSION = 2
+FIXTURE_VERSION = 3
 DEFAULT_BENCH_DIR = Path.home() / ".cache/newsgist/models/bart-large-cnn-random"
 
 # --------------------------------------------------------------------------------------
@@ -308,12 +309,18 @@ def init_model(model_cls, config, seed: int):
     return model
 
 
-def save_weights(model, out: Path) -> dict[str, list[int]]:
-    """Save the complete state_dict (tied copies included) as model.safetensors."""
-    tensors = {
-        name: tensor.detach().to(torch.float32).clone().contiguous()
-        for name, tensor in model.state_dict().items()
-    }
+def save_weights(model, out: Path, *, hub_layout: bool,
+                 computed: tuple[str, ...] = ()) -> dict[str, list[int]]:
+    """Save the state_dict as model.safetensors. With ``hub_layout``, a tensor sharing storage
+    with an earlier one (a tied copy) is left out, as save_pretrained does, and so are the
+    ``computed`` names; otherwise every name is kept."""
+    tensors = {}
+    seen = set()
+    for name, tensor in model.state_dict().items():
+        if hub_layout and (tensor.data_ptr() in seen or name in computed):
+            continue
+        seen.add(tensor.data_ptr())
+        tensors[name] = tensor.detach().to(torch.float32).clone().contiguous()
     save_file(tensors, str(out / "model.safetensors"), metadata={"format": "pt"})
     return {name: list(t.shape) for name, t in sorted(tensors.items())}
 
@@ -437,6 +444,9 @@ def build_bart(out: Path, corpus_seed: int, model_seed: int, *, large: bool) -> 
     model = init_model(BartForConditionalGeneration, config, model_seed)
     if not large:
         scale_init(model, emb_std=1.0, w_std=1.0)
+        # bart-large-cnn's bias is all zeros; a random one proves it is applied.
+        with torch.no_grad():
+            model.final_logits_bias.normal_(0.0, 1.0)
     max_len = config.max_position_embeddings
     tok_cfg = json.loads((out / "tokenizer_config.json").read_text())
     tok_cfg["model_max_length"] = max_len
@@ -448,7 +458,7 @@ def build_bart(out: Path, corpus_seed: int, model_seed: int, *, large: bool) -> 
     extra = dict(BART_LEGACY_FIELDS)
     extra["task_specific_params"] = {"summarization": dict(generation)}
     save_config(model, out, extra, generation)
-    return save_weights(model, out)
+    return save_weights(model, out, hub_layout=True)
 
 
 def build_t5(out: Path, corpus_seed: int, model_seed: int) -> dict:
@@ -509,7 +519,7 @@ def build_t5(out: Path, corpus_seed: int, model_seed: int) -> dict:
         },
     }
     save_config(model, out, extra, generation)
-    return save_weights(model, out)
+    return save_weights(model, out, hub_layout=True)
 
 
 def build_pegasus(out: Path, corpus_seed: int, model_seed: int) -> dict:
@@ -540,14 +550,6 @@ def build_pegasus(out: Path, corpus_seed: int, model_seed: int) -> dict:
     )
     model = init_model(PegasusForConditionalGeneration, config, model_seed)
     scale_init(model, emb_std=1.0, w_std=2.0)
-    # rust-bert 0.23 computes Pegasus' sinusoidal position table itself and rounds it to
-    # float16 (pegasus/embeddings.rs), while transformers loads the table stored here. Storing
-    # the table at float16 precision makes both libraries add the very same positions;
-    # otherwise the rounding difference alone changes greedy outputs of this small model.
-    with torch.no_grad():
-        for stack in (model.model.encoder, model.model.decoder):
-            table = stack.embed_positions.weight
-            table.copy_(table.half().float())
     write_json(
         out / "special_tokens_map.json",
         {"eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>",
@@ -561,14 +563,15 @@ def build_pegasus(out: Path, corpus_seed: int, model_seed: int) -> dict:
     )
     generation = {"max_length": 40, "min_length": 10, "no_repeat_ngram_size": 3,
                   "num_beams": 4, "length_penalty": 0.8}
-    # Fields google/pegasus-cnn_dailymail's config.json carries. rust-bert reads Pegasus
-    # with its MBartConfig; these keep its optional switches explicit.
+    # Fields google/pegasus-cnn_dailymail's config.json carries.
     extra = {"normalize_before": True, "normalize_embedding": False,
              "static_position_embeddings": True, "add_bias_logits": False,
              "add_final_layer_norm": True, "output_past": True,
              "task_specific_params": {"summarization": dict(generation)}}
     save_config(model, out, extra, generation)
-    return save_weights(model, out)
+    return save_weights(model, out, hub_layout=True,
+                        computed=("model.encoder.embed_positions.weight",
+                                  "model.decoder.embed_positions.weight"))
 
 
 NER_LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC", "I-MISC"]
@@ -598,7 +601,7 @@ def build_bert_ner(out: Path, corpus_seed: int, model_seed: int) -> dict:
     scale_init(model, emb_std=1.0, w_std=1.0)
     save_config(model, out, {}, {})
     (out / "generation_config.json").unlink()
-    return save_weights(model, out)
+    return save_weights(model, out, hub_layout=False)
 
 
 # corpus_seed: the generated tokenizer training text; model_seed: the weights.

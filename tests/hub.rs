@@ -610,7 +610,7 @@ fn python() -> Option<&'static str> {
 }
 
 #[test]
-fn the_printed_conversion_command_materialises_tied_weights() {
+fn the_printed_conversion_command_writes_what_save_pretrained_would() {
     let Some(python) = python() else { return };
     let cache = tempfile::tempdir().unwrap();
     let fixture = fixture_dir();

@@ -11,44 +11,16 @@
 
 use std::{io::Write, path::PathBuf, time::Instant};
 
+#[path = "common/abstractive_args.rs"]
+mod abstractive_args;
+
+use abstractive_args::Args;
+
 use newsgist::{
     models::{ModelProfile, Placement},
     request::AbstractiveParams,
     summarize::abstractive::{plan_chunks, AbstractiveModel},
 };
-
-struct Args {
-    model_dir: PathBuf,
-    n: usize,
-    beams: u32,
-    length: u32,
-    threads: i32,
-    batch_size: usize,
-}
-
-fn parse_args() -> Args {
-    let mut args = Args {
-        model_dir: PathBuf::new(),
-        n: 6,
-        beams: 4,
-        length: 60,
-        threads: 2,
-        batch_size: 3,
-    };
-    let mut it = std::env::args().skip(1).filter(|a| a != "--bench");
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
-        match arg.as_str() {
-            "--n" => args.n = value().parse().expect("--n"),
-            "--beams" => args.beams = value().parse().expect("--beams"),
-            "--length" => args.length = value().parse().expect("--length"),
-            "--threads" => args.threads = value().parse().expect("--threads"),
-            "--batch-size" => args.batch_size = value().parse().expect("--batch-size"),
-            other => args.model_dir = PathBuf::from(other),
-        }
-    }
-    args
-}
 
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -60,7 +32,7 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn main() {
-    let args = parse_args();
+    let args = Args::parse();
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/summarization/dev.jsonl");
     let Ok(dev) = std::fs::read_to_string(data) else {
         println!("skipping: {data} is absent (the shared dev data is not beside this checkout)");
@@ -73,7 +45,7 @@ fn main() {
         );
         return;
     }
-    tch::set_num_threads(args.threads);
+    tch::set_num_threads(i32::try_from(args.threads).expect("--threads fits an i32"));
     let profile = ModelProfile::from_dir("bench", &args.model_dir).expect("model directory");
     let loaded = Instant::now();
     let model = AbstractiveModel::load(&profile, Placement::CPU).expect("model loads");

@@ -9,51 +9,20 @@
 
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use newsgist::{
-    config::{Cli, Command},
-    proto::{self as pb, summarizer_service_client::SummarizerServiceClient},
-    server::{self, ServerConfig},
-};
+#[path = "common/abstractive_args.rs"]
+mod abstractive_args;
+#[path = "common/server.rs"]
+mod bench_server;
 
-struct Args {
-    model_dir: String,
-    n: usize,
-    beams: u32,
-    length: u32,
-    threads: usize,
-}
-
-fn parse_args() -> Args {
-    let mut args = Args {
-        model_dir: String::new(),
-        n: 6,
-        beams: 4,
-        length: 60,
-        threads: 2,
-    };
-    let mut it = std::env::args().skip(1).filter(|a| a != "--bench");
-    while let Some(arg) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
-        match arg.as_str() {
-            "--n" => args.n = value().parse().expect("--n"),
-            "--beams" => args.beams = value().parse().expect("--beams"),
-            "--length" => args.length = value().parse().expect("--length"),
-            "--threads" => args.threads = value().parse().expect("--threads"),
-            other => args.model_dir = other.to_string(),
-        }
-    }
-    args
-}
+use abstractive_args::Args;
+use newsgist::proto as pb;
 
 /// Serves with `max_batch`, sends every article at once, and returns (wall seconds,
 /// per-request seconds).
 async fn run(args: &Args, articles: &[String], max_batch: usize) -> (f64, Vec<f64>) {
     let flags = [
-        "newsgist".to_string(),
-        "serve".into(),
-        "--model-dir".into(),
-        args.model_dir.clone(),
+        "--model-dir".to_string(),
+        args.model_dir.display().to_string(),
         "--workers".into(),
         "1".into(),
         "--intra-op-threads".into(),
@@ -61,26 +30,8 @@ async fn run(args: &Args, articles: &[String], max_batch: usize) -> (f64, Vec<f6
         "--max-batch".into(),
         max_batch.to_string(),
     ];
-    let Command::Serve(serve) = Cli::parse_from(flags).command else {
-        unreachable!()
-    };
-    let config = ServerConfig {
-        engine: serve.engine.validate().expect("valid configuration"),
-        request_timeout: Duration::from_secs(3600),
-        shutdown_grace: Duration::from_secs(5),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(server::serve(config, listener, async {
-        let _ = stopped.await;
-    }));
-    let client = loop {
-        if let Ok(client) = SummarizerServiceClient::connect(url.clone()).await {
-            break client;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let server = bench_server::start(&flags, Duration::from_secs(3600)).await;
+    let client = server.client.clone();
     let request = |body: &str| pb::SummarizeRequest {
         request_id: String::new(),
         article: Some(pb::Article {
@@ -119,14 +70,13 @@ async fn run(args: &Args, articles: &[String], max_batch: usize) -> (f64, Vec<f6
     });
     let latencies = futures::future::join_all(calls).await;
     let wall = started.elapsed().as_secs_f64();
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
     (wall, latencies)
 }
 
 #[tokio::main]
 async fn main() {
-    let args = parse_args();
+    let args = Args::parse();
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-abstractive/articles.jsonl");
     let Ok(text) = std::fs::read_to_string(data) else {
         println!("skipping: {data} is absent; run `cargo bench --bench abstractive -- MODEL_DIR` first");
@@ -137,7 +87,7 @@ async fn main() {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|row| row["body"].as_str().map(str::to_string))
         .collect();
-    if articles.is_empty() || !std::path::Path::new(&args.model_dir).join("config.json").is_file() {
+    if articles.is_empty() || !args.model_dir.join("config.json").is_file() {
         println!(
             "skipping: need articles in {data} and a model directory (got {:?})",
             args.model_dir

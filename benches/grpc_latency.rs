@@ -4,12 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use newsgist::{
-    config::{Cli, Command},
-    proto::{self as pb, summarizer_service_client::SummarizerServiceClient},
-    server::{self, ServerConfig},
-};
+#[path = "common/server.rs"]
+mod bench_server;
+
+use newsgist::proto as pb;
 
 const FALLBACK_BODY: &str =
     "The city council of Riverside approved a new tram line on Tuesday after a year of debate. \
@@ -30,27 +28,8 @@ async fn main() {
         Err(_) => (FALLBACK_BODY.to_string(), "built-in article (../shared absent)"),
     };
 
-    let Command::Serve(serve) = Cli::parse_from(["newsgist", "serve"]).command else {
-        unreachable!()
-    };
-    let config = ServerConfig {
-        engine: serve.engine.validate().expect("default configuration is valid"),
-        request_timeout: Duration::from_secs(60),
-        shutdown_grace: Duration::from_secs(5),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(server::serve(config, listener, async {
-        let _ = stopped.await;
-    }));
-
-    let mut client = loop {
-        if let Ok(client) = SummarizerServiceClient::connect(url.clone()).await {
-            break client;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let server = bench_server::start(&[], Duration::from_secs(60)).await;
+    let mut client = server.client.clone();
     let request = pb::SummarizeRequest {
         request_id: "bench".into(),
         article: Some(pb::Article {
@@ -93,6 +72,5 @@ async fn main() {
         ms(*latencies.last().unwrap()),
         requests as f64 / wall.as_secs_f64()
     );
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
 }

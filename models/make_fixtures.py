@@ -461,7 +461,9 @@ def build_bart(out: Path, corpus_seed: int, model_seed: int, *, large: bool) -> 
     return save_weights(model, out, hub_layout=True)
 
 
-def build_t5(out: Path, corpus_seed: int, model_seed: int) -> dict:
+def build_t5(out: Path, corpus_seed: int, model_seed: int, *, gated: bool) -> dict:
+    """t5-small's layout, or with ``gated`` T5 v1.1's (google/t5-v1_1-*, flan-t5): gated-GELU
+    feed-forward and an output layer of its own instead of the tied embeddings."""
     from transformers import T5Config, T5ForConditionalGeneration
 
     pieces = train_sentencepiece(out, vocab_size=600, seed=corpus_seed)
@@ -472,7 +474,6 @@ def build_t5(out: Path, corpus_seed: int, model_seed: int) -> dict:
         d_model=64,
         d_kv=16,
         d_ff=128,
-        # rust-bert's T5Config has no num_decoder_layers: both stacks use num_layers.
         num_layers=2,
         num_decoder_layers=2,
         num_heads=4,
@@ -481,8 +482,8 @@ def build_t5(out: Path, corpus_seed: int, model_seed: int) -> dict:
         dropout_rate=0.1,
         layer_norm_epsilon=1e-6,
         initializer_factor=1.0,
-        feed_forward_proj="relu",
-        tie_word_embeddings=True,
+        feed_forward_proj="gated-gelu" if gated else "relu",
+        tie_word_embeddings=not gated,
         pad_token_id=0,
         eos_token_id=1,
         decoder_start_token_id=0,
@@ -503,9 +504,7 @@ def build_t5(out: Path, corpus_seed: int, model_seed: int) -> dict:
     )
     generation = {"max_length": 40, "min_length": 10, "no_repeat_ngram_size": 3,
                   "num_beams": 4, "length_penalty": 2.0, "early_stopping": True}
-    # rust-bert's T5Config requires, when task_specific_params is present, all four of
-    # t5-small's entries with every field, so they are written in full as t5-small has them.
-    # n_positions is required by older rust-bert T5Config versions and t5-small carries it.
+    # t5-small's config.json carries all four task entries and n_positions; so does this one.
     translation = {"early_stopping": True, "max_length": 40, "num_beams": 4}
     extra = {
         "n_positions": 128,
@@ -607,7 +606,8 @@ def build_bert_ner(out: Path, corpus_seed: int, model_seed: int) -> dict:
 # corpus_seed: the generated tokenizer training text; model_seed: the weights.
 FIXTURES = {
     "bart-tiny": lambda out: build_bart(out, corpus_seed=1234, model_seed=1, large=False),
-    "t5-tiny": lambda out: build_t5(out, corpus_seed=2345, model_seed=2),
+    "t5-tiny": lambda out: build_t5(out, corpus_seed=2345, model_seed=2, gated=False),
+    "t5-gated-tiny": lambda out: build_t5(out, corpus_seed=2345, model_seed=3, gated=True),
     "pegasus-tiny": lambda out: build_pegasus(out, corpus_seed=3456, model_seed=6),
     "bert-ner-tiny": lambda out: build_bert_ner(out, corpus_seed=4567, model_seed=1),
 }

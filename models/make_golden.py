@@ -67,6 +67,7 @@ MAX_LENGTH = 40
 SEQ2SEQ = {
     "bart-tiny": ("BartForConditionalGeneration", "BartTokenizer", "BartTokenizerFast"),
     "t5-tiny": ("T5ForConditionalGeneration", "T5Tokenizer", "T5TokenizerFast"),
+    "t5-gated-tiny": ("T5ForConditionalGeneration", "T5Tokenizer", "T5TokenizerFast"),
     "pegasus-tiny": ("PegasusForConditionalGeneration", "PegasusTokenizer",
                      "PegasusTokenizerFast"),
 }

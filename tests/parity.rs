@@ -97,6 +97,12 @@ fn t5_matches_transformers() {
     check_fixture("t5-tiny");
 }
 
+/// T5 v1.1's layout (flan-t5 too): gated-GELU feed-forward, untied output layer.
+#[test]
+fn gated_t5_matches_transformers() {
+    check_fixture("t5-gated-tiny");
+}
+
 #[test]
 fn pegasus_matches_transformers() {
     check_fixture("pegasus-tiny");
@@ -137,7 +143,7 @@ fn check_batched_equals_single(name: &str) {
 
 #[test]
 fn batched_generation_equals_one_at_a_time() {
-    for name in ["bart-tiny", "t5-tiny", "pegasus-tiny"] {
+    for name in ["bart-tiny", "t5-tiny", "t5-gated-tiny", "pegasus-tiny"] {
         check_batched_equals_single(name);
     }
 }

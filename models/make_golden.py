@@ -60,6 +60,10 @@ CASES = [
     ("greedy", dict(num_beams=1, no_repeat_ngram_size=0)),
     ("greedy_no_repeat_3", dict(num_beams=1, no_repeat_ngram_size=3)),
     ("beam2_no_repeat_3", dict(num_beams=2, no_repeat_ngram_size=3)),
+    # Beam search that may not stop at the first num_beams finished hypotheses, with
+    # bart-large-cnn's length penalty: the BeamHypotheses.is_done heuristic decides.
+    ("beam3_lp2_no_early_stop",
+     dict(num_beams=3, no_repeat_ngram_size=3, length_penalty=2.0, early_stopping=False)),
 ]
 MIN_LENGTH = 8
 MAX_LENGTH = 40
@@ -129,8 +133,8 @@ def generation_config(model, settings: dict) -> GenerationConfig:
         min_length=MIN_LENGTH,
         max_length=MAX_LENGTH,
         no_repeat_ngram_size=settings["no_repeat_ngram_size"],
-        length_penalty=1.0,
-        early_stopping=settings["num_beams"] > 1,
+        length_penalty=settings.get("length_penalty", 1.0),
+        early_stopping=settings.get("early_stopping", settings["num_beams"] > 1),
         repetition_penalty=1.0,
         decoder_start_token_id=cfg.decoder_start_token_id,
         bos_token_id=cfg.bos_token_id,
@@ -187,8 +191,8 @@ def seq2seq_golden(name: str, folder: Path) -> dict:
             recorded.setdefault("forced_bos_token_id", gen.forced_bos_token_id)
             recorded.setdefault("forced_eos_token_id", gen.forced_eos_token_id)
             recorded.update(min_new_tokens=MIN_LENGTH - 1, max_new_tokens=MAX_LENGTH - 1,
-                            do_sample=False, length_penalty=1.0, repetition_penalty=1.0,
-                            early_stopping=settings["num_beams"] > 1)
+                            do_sample=False, length_penalty=gen.length_penalty,
+                            repetition_penalty=1.0, early_stopping=gen.early_stopping)
             case = {
                 "name": f"{text_name}/{case_name}",
                 "text": text,

@@ -108,6 +108,13 @@ fn greedy(model: &Seq2SeqModel, mut state: DecoderState, inputs: usize, settings
             *open &= token != tokens.eos_token_id;
         }
     }
+    // Rows that finished early were padded to the batch's length; each input gets its own
+    // sequence, as it would generating alone (the start token may itself be the EOS id).
+    for history in &mut histories {
+        if let Some(end) = history.iter().skip(1).position(|&t| t == tokens.eos_token_id) {
+            history.truncate(end + 2);
+        }
+    }
     histories
 }
 

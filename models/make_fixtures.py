@@ -43,7 +43,7 @@ from safetensors.torch import save_file  # noqa: E402
 
 MANIFEST = "manifest.json"
 # Bumped whenever the generated content changes, so stale fixtures are rebuilt.
-FIXTURE_VERSION = 4
+FIXTURE_VERSION = 5
 DEFAULT_BENCH_DIR = Path.home() / ".cache/newsgist/models/bart-large-cnn-random"
 
 # --------------------------------------------------------------------------------------
@@ -466,7 +466,9 @@ def build_bart(out: Path, corpus_seed: int, model_seed: int, *, large: bool) -> 
 
 def build_t5(out: Path, corpus_seed: int, model_seed: int, *, gated: bool) -> dict:
     """t5-small's layout, or with ``gated`` T5 v1.1's (google/t5-v1_1-*, flan-t5): gated-GELU
-    feed-forward and an output layer of its own instead of the tied embeddings."""
+    feed-forward, an output layer of its own instead of the tied embeddings, and attention
+    narrower than the model (heads x d_kv = 32 against d_model 64, as flan-t5-small's 384
+    against 512)."""
     from transformers import T5Config, T5ForConditionalGeneration
 
     pieces = train_sentencepiece(out, vocab_size=600, seed=corpus_seed)
@@ -475,7 +477,7 @@ def build_t5(out: Path, corpus_seed: int, model_seed: int, *, gated: bool) -> di
         # T5Tokenizer appends <extra_id_0..99> after the sentencepiece pieces.
         vocab_size=pieces + extra_ids,
         d_model=64,
-        d_kv=16,
+        d_kv=8 if gated else 16,
         d_ff=128,
         num_layers=2,
         num_decoder_layers=2,

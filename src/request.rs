@@ -100,6 +100,8 @@ pub enum InvalidRequest {
     MaxFacts { got: u32, max: u32 },
     #[error("abstractive {field} must be at most {max}, got {got}")]
     TokenLimit { field: &'static str, got: u32, max: u32 },
+    #[error("abstractive max_tokens must be at least 2 (it counts the decoder's start token), got {0}")]
+    MaxTokensTooSmall(u32),
     #[error("abstractive min_tokens ({min}) exceeds max_tokens ({max})")]
     MinOverMax { min: u32, max: u32 },
     #[error("abstractive num_beams must be between 1 and {max}, got {got}")]
@@ -207,6 +209,9 @@ fn validate_abstractive(
                 max: limits.max_output_tokens,
             });
         }
+    }
+    if let Some(got) = params.max_tokens.filter(|&max| max < 2) {
+        return Err(InvalidRequest::MaxTokensTooSmall(got));
     }
     if let (Some(min), Some(max)) = (params.min_tokens, params.max_tokens) {
         if min > max {
@@ -349,6 +354,14 @@ mod tests {
             ..Default::default()
         });
         assert!(check("Text.", beams).is_err());
+        let start_token_only = with(AbstractiveParams {
+            max_tokens: Some(1),
+            ..Default::default()
+        });
+        assert_eq!(
+            check("Text.", start_token_only).unwrap_err(),
+            InvalidRequest::MaxTokensTooSmall(1)
+        );
         let known = with(AbstractiveParams {
             model: Some("bart".into()),
             ..Default::default()

@@ -114,7 +114,7 @@ pub enum HubError {
         problem: String,
     },
     #[error(
-        "model profile {profile} is downloaded, but rust-bert cannot read its PyTorch weights (pytorch_model.bin) \
+        "model profile {profile} is downloaded, but newsgist cannot read its PyTorch weights (pytorch_model.bin) \
          until they are converted to model.safetensors; run:\n  {command}"
     )]
     NeedsConversion { profile: String, command: String },

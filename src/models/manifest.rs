@@ -37,7 +37,7 @@ pub enum ManifestError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WeightsFormat {
-    /// model.safetensors, which rust-bert loads directly.
+    /// model.safetensors, which newsgist loads directly.
     Safetensors,
     /// pytorch_model.bin only: a pickle, converted to model.safetensors after download.
     Pytorch,
@@ -53,7 +53,7 @@ impl WeightsFormat {
     }
 }
 
-/// The weights file rust-bert loads, whatever the repository ships.
+/// The weights file newsgist loads, whatever the repository ships.
 pub const LOADABLE_WEIGHTS: &str = "model.safetensors";
 
 /// One file a profile downloads.
@@ -98,7 +98,7 @@ impl ProfileEntry {
         self.files.iter().filter(|f| !f.optional)
     }
 
-    /// Whether the downloaded weights must be converted before rust-bert can load them.
+    /// Whether the downloaded weights must be converted before newsgist can load them.
     pub fn needs_conversion(&self) -> bool {
         self.weights == WeightsFormat::Pytorch
     }

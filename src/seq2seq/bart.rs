@@ -4,7 +4,7 @@
 //! and modeling_pegasus.
 
 use serde::Deserialize;
-use tch::Tensor;
+use tch::{Kind, Tensor};
 
 use super::{
     layers::{embed, padding_bias, Activation, Attention, KeyValues, Linear, Norm},
@@ -12,8 +12,10 @@ use super::{
     DecoderState, Seq2SeqError,
 };
 
-/// The config.json fields this layout reads.
+/// The config.json fields this layout reads, with BartConfig's and PegasusConfig's defaults
+/// (the same for these fields).
 #[derive(Debug, Deserialize)]
+#[serde(default)]
 pub struct BartConfig {
     d_model: i64,
     encoder_layers: usize,
@@ -22,8 +24,22 @@ pub struct BartConfig {
     decoder_attention_heads: i64,
     activation_function: String,
     max_position_embeddings: i64,
-    #[serde(default)]
     scale_embedding: bool,
+}
+
+impl Default for BartConfig {
+    fn default() -> BartConfig {
+        BartConfig {
+            d_model: 1024,
+            encoder_layers: 12,
+            decoder_layers: 12,
+            encoder_attention_heads: 16,
+            decoder_attention_heads: 16,
+            activation_function: "gelu".into(),
+            max_position_embeddings: 1024,
+            scale_embedding: false,
+        }
+    }
 }
 
 /// What differs between the two architectures.
@@ -57,6 +73,9 @@ struct Layer {
 }
 
 const PROJECTIONS: [&str; 4] = ["q_proj", "k_proj", "v_proj", "out_proj"];
+
+/// float16's largest value less 1000, where transformers clamps encoder states.
+const HALF_CLAMP: f64 = 65504.0 - 1000.0;
 
 impl Layer {
     fn load(weights: &Weights, prefix: &str, heads: i64, decoder: bool) -> Result<Layer, Seq2SeqError> {
@@ -201,6 +220,10 @@ impl Bart {
                 layer.self_attention.self_attend(h, &mask)
             });
             x = Layer::block(pre_norm, &layer.ffn_norm, x, |h| layer.feed_forward(h, self.activation));
+            if x.kind() == Kind::Half {
+                // transformers clamps half-precision encoder states that overflowed to inf.
+                x = x.clamp(-HALF_CLAMP, HALF_CLAMP);
+            }
         }
         match &self.encoder.final_norm {
             Some(norm) => norm.forward(&x),
@@ -253,9 +276,11 @@ impl Bart {
         self.decoder.layers.len()
     }
 
-    /// Decoder positions the position table covers (the longest output, start token included).
-    pub fn decoder_positions(&self) -> usize {
-        (self.decoder.positions.size()[0] - self.flavour.position_offset()) as usize
+    /// Positions the (encoder, decoder) position tables cover: the longest input, and the
+    /// longest output with its start token.
+    pub fn positions(&self) -> (usize, usize) {
+        let rows = |stack: &Stack| (stack.positions.size()[0] - self.flavour.position_offset()) as usize;
+        (rows(&self.encoder), rows(&self.decoder))
     }
 }
 

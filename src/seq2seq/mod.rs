@@ -5,8 +5,8 @@
 //! decoding step copied every layer's cross-attention keys and values twice (once when
 //! caching, once when reordering beams), gigabytes per step for BART-large. Here the encoder
 //! states are projected once per article and every beam of that article reads the same copy;
-//! decoder steps multiply in the order MKL is fastest at for a few rows; weights stream from
-//! safetensors straight into place. `layers.rs` says why each choice was made.
+//! decoder steps multiply in the order MKL is fastest at for a few rows; weights are read from
+//! safetensors one tensor at a time. `layers.rs` says why each choice was made.
 //!
 //! Outputs are held to transformers 4.44's token for token (tests/parity.rs).
 
@@ -19,6 +19,7 @@ mod weights;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde_json::Value;
 use tch::{Device, Kind, Tensor};
 
 use crate::models::{Architecture, Placement};
@@ -37,20 +38,61 @@ pub enum Seq2SeqError {
     Config(String),
     #[error("max_tokens {requested} exceeds this model's {limit} decoder positions; ask for at most {limit}")]
     OutputTooLong { requested: usize, limit: usize },
+    #[error("an input of {length} tokens exceeds this model's {limit} encoder positions")]
+    InputTooLong { length: usize, limit: usize },
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
 }
 
-/// Token ids generation needs, from config.json.
-#[derive(Debug, Clone, Deserialize)]
+/// Token ids generation needs.
+#[derive(Debug, Clone, PartialEq)]
 struct SpecialTokens {
     decoder_start_token_id: i64,
     eos_token_id: i64,
     pad_token_id: i64,
-    #[serde(default)]
     forced_bos_token_id: Option<i64>,
-    #[serde(default)]
     forced_eos_token_id: Option<i64>,
+}
+
+impl SpecialTokens {
+    /// Each id from generation_config.json, else config.json, else the default transformers'
+    /// config class gives it (BartConfig forces EOS 2, PegasusConfig 1; T5 forces nothing). A
+    /// key set to null means none.
+    fn read(config: &Value, generation: &Value, architecture: Architecture) -> Result<SpecialTokens, Seq2SeqError> {
+        let lookup = |key: &str| generation.get(key).or_else(|| config.get(key));
+        let id = |key: &str, default: Option<i64>| -> Result<Option<i64>, Seq2SeqError> {
+            match lookup(key) {
+                None => Ok(default),
+                Some(Value::Null) => Ok(None),
+                Some(value) => value
+                    .as_i64()
+                    .map(Some)
+                    .ok_or_else(|| Seq2SeqError::Config(format!("{key} must be a token id, got {value}"))),
+            }
+        };
+        let required = |key: &str, default: i64| -> Result<i64, Seq2SeqError> {
+            id(key, Some(default))?.ok_or_else(|| Seq2SeqError::Config(format!("{key} is null; generation needs it")))
+        };
+        // (pad, eos, decoder start, forced EOS) as each config class defaults them.
+        let (pad, eos, start, forced_eos) = match architecture {
+            Architecture::Bart => (1, 2, 2, Some(2)),
+            Architecture::Pegasus => (0, 1, 0, Some(1)),
+            Architecture::T5 => (0, 1, 0, None),
+        };
+        let mut forced_bos_token_id = id("forced_bos_token_id", None)?;
+        // Old BART configs say `force_bos_token_to_be_generated`, which BartConfig turns into
+        // forcing the BOS token.
+        if forced_bos_token_id.is_none() && lookup("force_bos_token_to_be_generated") == Some(&Value::Bool(true)) {
+            forced_bos_token_id = id("bos_token_id", Some(0))?;
+        }
+        Ok(SpecialTokens {
+            pad_token_id: required("pad_token_id", pad)?,
+            eos_token_id: required("eos_token_id", eos)?,
+            decoder_start_token_id: required("decoder_start_token_id", start)?,
+            forced_bos_token_id,
+            forced_eos_token_id: id("forced_eos_token_id", forced_eos)?,
+        })
+    }
 }
 
 enum Network {
@@ -86,17 +128,36 @@ pub struct Seq2SeqModel {
 }
 
 impl Seq2SeqModel {
-    /// Loads config.json and model.safetensors from `dir`.
+    /// Loads config.json (and generation_config.json when present) and model.safetensors
+    /// from `dir`.
     pub fn load(dir: &Path, architecture: Architecture, placement: Placement) -> Result<Seq2SeqModel, Seq2SeqError> {
-        let config_path = dir.join("config.json");
-        let config_text = std::fs::read_to_string(&config_path)
-            .map_err(|e| Seq2SeqError::Config(format!("{}: {e}", config_path.display())))?;
-        let parse_error = |e: serde_json::Error| Seq2SeqError::Config(format!("{}: {e}", config_path.display()));
-        let tokens: SpecialTokens = serde_json::from_str(&config_text).map_err(parse_error)?;
+        if architecture == Architecture::T5 && placement.kind() == Kind::Half {
+            // transformers keeps T5's feed-forward output layer in float32 because float16
+            // overflows there; this implementation does not, so it refuses rather than emit NaN.
+            return Err(Seq2SeqError::Config(
+                "T5 overflows in float16: run it without --half".into(),
+            ));
+        }
+        let read = |name: &str| -> Result<Option<Value>, Seq2SeqError> {
+            let path = dir.join(name);
+            if !path.is_file() {
+                return Ok(None);
+            }
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| Seq2SeqError::Config(format!("{}: {e}", path.display())))?;
+            serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| Seq2SeqError::Config(format!("{}: {e}", path.display())))
+        };
+        let config = read("config.json")?
+            .ok_or_else(|| Seq2SeqError::Config(format!("{} has no config.json", dir.display())))?;
+        let generation = read("generation_config.json")?.unwrap_or(Value::Null);
+        let tokens = SpecialTokens::read(&config, &generation, architecture)?;
+        let parse_error = |e: serde_json::Error| Seq2SeqError::Config(format!("{}/config.json: {e}", dir.display()));
         let weights = Weights::open(&dir.join("model.safetensors"), placement.device, placement.kind())?;
         let network = match architecture {
             Architecture::Bart | Architecture::Pegasus => {
-                let config = serde_json::from_str(&config_text).map_err(parse_error)?;
+                let config = bart::BartConfig::deserialize(&config).map_err(parse_error)?;
                 let flavour = if architecture == Architecture::Bart {
                     bart::Flavour::Bart
                 } else {
@@ -105,7 +166,7 @@ impl Seq2SeqModel {
                 Network::Bart(bart::Bart::load(&weights, &config, flavour)?)
             }
             Architecture::T5 => {
-                let config = serde_json::from_str(&config_text).map_err(parse_error)?;
+                let config = t5::T5Config::deserialize(&config).map_err(parse_error)?;
                 Network::T5(t5::T5::load(&weights, &config)?)
             }
         };
@@ -202,16 +263,21 @@ impl Seq2SeqModel {
     /// Generates one token sequence per input (decoder start token first, as transformers
     /// returns them), by greedy search for one beam and beam search otherwise.
     pub fn generate(&self, inputs: &[Vec<i64>], settings: &SearchSettings) -> Result<Vec<Vec<i64>>, Seq2SeqError> {
-        let limit = match &self.network {
-            Network::Bart(net) => Some(net.decoder_positions()),
-            // Relative positions: no table to run off the end of.
-            Network::T5(_) => None,
-        };
-        if let Some(limit) = limit.filter(|&limit| settings.max_length > limit) {
-            return Err(Seq2SeqError::OutputTooLong {
-                requested: settings.max_length,
-                limit,
-            });
+        // T5's positions are relative: it has no table to run off the end of.
+        if let Network::Bart(net) = &self.network {
+            let (input_limit, output_limit) = net.positions();
+            if settings.max_length > output_limit {
+                return Err(Seq2SeqError::OutputTooLong {
+                    requested: settings.max_length,
+                    limit: output_limit,
+                });
+            }
+            if let Some(input) = inputs.iter().find(|input| input.len() > input_limit) {
+                return Err(Seq2SeqError::InputTooLong {
+                    length: input.len(),
+                    limit: input_limit,
+                });
+            }
         }
         if inputs.is_empty() {
             return Ok(Vec::new());
@@ -239,17 +305,72 @@ fn padding_mask(inputs: &[Vec<i64>]) -> Tensor {
 mod tests {
     use super::*;
 
+    #[test]
+    fn special_tokens_follow_transformers_precedence_and_defaults() {
+        let none = Value::Null;
+        let bart = SpecialTokens::read(&serde_json::json!({}), &none, Architecture::Bart).unwrap();
+        assert_eq!(
+            (bart.pad_token_id, bart.eos_token_id, bart.decoder_start_token_id),
+            (1, 2, 2)
+        );
+        assert_eq!(bart.forced_eos_token_id, Some(2), "BartConfig forces EOS by default");
+        let pegasus = SpecialTokens::read(&serde_json::json!({}), &none, Architecture::Pegasus).unwrap();
+        assert_eq!((pegasus.eos_token_id, pegasus.forced_eos_token_id), (1, Some(1)));
+        let t5 = SpecialTokens::read(&serde_json::json!({}), &none, Architecture::T5).unwrap();
+        assert_eq!(t5.forced_eos_token_id, None);
+
+        let config = serde_json::json!({"forced_eos_token_id": null, "eos_token_id": 7, "forced_bos_token_id": 3});
+        let generation = serde_json::json!({"eos_token_id": 9});
+        let read = SpecialTokens::read(&config, &generation, Architecture::Bart).unwrap();
+        assert_eq!(read.forced_eos_token_id, None, "null switches the default off");
+        assert_eq!(read.eos_token_id, 9, "generation_config.json wins");
+        assert_eq!(read.forced_bos_token_id, Some(3));
+
+        let legacy = serde_json::json!({"force_bos_token_to_be_generated": true, "bos_token_id": 0});
+        let read = SpecialTokens::read(&legacy, &none, Architecture::Bart).unwrap();
+        assert_eq!(read.forced_bos_token_id, Some(0));
+
+        let bad = serde_json::json!({"eos_token_id": null});
+        assert!(SpecialTokens::read(&bad, &none, Architecture::Bart).is_err());
+    }
+
+    fn tiny_bart() -> Seq2SeqModel {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/fixtures/bart-tiny");
+        assert!(
+            dir.join("model.safetensors").is_file(),
+            "{} is missing: run `make setup` (models/make_fixtures.py)",
+            dir.display()
+        );
+        Seq2SeqModel::load(&dir, Architecture::Bart, Placement::CPU).unwrap()
+    }
+
+    #[test]
+    fn an_input_longer_than_the_position_table_is_refused() {
+        let settings = SearchSettings {
+            num_beams: 1,
+            min_length: 0,
+            max_length: 10,
+            no_repeat_ngram_size: 0,
+            length_penalty: 1.0,
+            early_stopping: true,
+        };
+        let err = tiny_bart().generate(&[vec![5; 129]], &settings).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Seq2SeqError::InputTooLong {
+                    length: 129,
+                    limit: 128
+                }
+            ),
+            "{err}"
+        );
+    }
+
     /// Encoding one input at a time (CPU) and in one padded batch (GPU) give the same states.
     #[test]
     fn encoding_alone_or_together_agrees() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/fixtures/bart-tiny");
-        if !dir.join("model.safetensors").is_file() {
-            panic!(
-                "{} is missing: run `make setup` (models/make_fixtures.py)",
-                dir.display()
-            );
-        }
-        let model = Seq2SeqModel::load(&dir, Architecture::Bart, Placement::CPU).unwrap();
+        let model = tiny_bart();
         let inputs = vec![
             vec![0, 31, 414, 52, 9, 2],
             vec![0, 77, 2],

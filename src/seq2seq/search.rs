@@ -147,7 +147,7 @@ impl Finished {
             if self.hypotheses.len() > self.beams {
                 let mut ranked: Vec<(f64, usize)> =
                     self.hypotheses.iter().enumerate().map(|(i, (s, _))| (*s, i)).collect();
-                ranked.sort_by(|a, b| a.partial_cmp(b).expect("scores are not NaN"));
+                ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
                 self.hypotheses.remove(ranked[0].1);
                 self.worst = ranked[1].0;
             } else {

@@ -11,43 +11,36 @@ use super::{
     DecoderState, Seq2SeqError,
 };
 
-fn default_buckets() -> i64 {
-    32
-}
-
-fn default_max_distance() -> i64 {
-    128
-}
-
-fn default_epsilon() -> f64 {
-    1e-6
-}
-
-fn default_feed_forward() -> String {
-    "relu".into()
-}
-
-fn default_true() -> bool {
-    true
-}
-
-/// The config.json fields T5 reads.
+/// The config.json fields T5 reads, with T5Config's defaults.
 #[derive(Debug, Deserialize)]
+#[serde(default)]
 pub struct T5Config {
     d_model: i64,
     num_heads: i64,
     num_layers: usize,
+    /// None: as many as `num_layers`.
     num_decoder_layers: Option<usize>,
-    #[serde(default = "default_buckets")]
     relative_attention_num_buckets: i64,
-    #[serde(default = "default_max_distance")]
     relative_attention_max_distance: i64,
-    #[serde(default = "default_epsilon")]
     layer_norm_epsilon: f64,
-    #[serde(default = "default_feed_forward")]
     feed_forward_proj: String,
-    #[serde(default = "default_true")]
     tie_word_embeddings: bool,
+}
+
+impl Default for T5Config {
+    fn default() -> T5Config {
+        T5Config {
+            d_model: 512,
+            num_heads: 8,
+            num_layers: 6,
+            num_decoder_layers: None,
+            relative_attention_num_buckets: 32,
+            relative_attention_max_distance: 128,
+            layer_norm_epsilon: 1e-6,
+            feed_forward_proj: "relu".into(),
+            tie_word_embeddings: true,
+        }
+    }
 }
 
 enum FeedForward {

@@ -1,6 +1,7 @@
-//! Streaming safetensors reader: each tensor is read from disk straight into its final
-//! tensor, one at a time, so loading peaks at the model's size plus one tensor (rust-bert
-//! built every layer with random weights and then copied a second full set over them).
+//! Streaming safetensors reader: tensors are read from disk one at a time (through a buffer
+//! of that tensor's size, converted to the run's precision and device), so loading peaks at
+//! the model's size plus one tensor. rust-bert built every layer with random weights and then
+//! copied a second full set over them.
 
 use std::{
     collections::HashMap,

@@ -106,7 +106,11 @@ pub fn recognize(text: &str, anchor: NaiveDateTime) -> Vec<TimeExpression> {
     let lo = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN);
     let hi = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
     let anchor = anchor.clamp(lo.and_time(NaiveTime::MIN), hi.and_time(NaiveTime::MIN));
-    let ctx = rules::Ctx { text, anchor };
+    let ctx = rules::Ctx {
+        text,
+        anchor,
+        sentences: crate::text::segment::split_sentences(text),
+    };
     let mut cands = Vec::new();
     for (i, rule) in rules::RULES.iter().enumerate() {
         for caps in rule.re.captures_iter(text) {
@@ -150,7 +154,7 @@ pub fn recognize(text: &str, anchor: NaiveDateTime) -> Vec<TimeExpression> {
         trim_article(text, &mut c.range);
     }
     inherit_granularity(&mut chosen);
-    attach_times(text, anchor, chosen)
+    attach_times(&ctx, chosen)
         .into_iter()
         .map(|c| {
             let interval = match c.kind {
@@ -213,7 +217,8 @@ fn is_day_value(v: &str) -> bool {
 
 /// Day of a clock time mentioned without one: the anchor day, or the day before (after) it
 /// when a past (future) clause names a time later (earlier) than the anchor's own time.
-fn clock_day(text: &str, range: &Range<usize>, clock: &str, anchor: NaiveDateTime) -> NaiveDate {
+fn clock_day(ctx: &rules::Ctx, range: &Range<usize>, clock: &str) -> NaiveDate {
+    let anchor = ctx.anchor;
     let day = anchor.date();
     if anchor.time() == NaiveTime::MIN {
         return day; // a date-only anchor says nothing about the hour
@@ -221,7 +226,7 @@ fn clock_day(text: &str, range: &Range<usize>, clock: &str, anchor: NaiveDateTim
     let Ok(t) = NaiveTime::parse_from_str(clock.trim_start_matches('T'), "%H:%M") else {
         return day;
     };
-    let shift = match tense::tense_at(text, range) {
+    let shift = match ctx.tense(range) {
         calendar::Tense::Past if t > anchor.time() => -1,
         calendar::Tense::Future if t < anchor.time() => 1,
         _ => 0,
@@ -230,7 +235,8 @@ fn clock_day(text: &str, range: &Range<usize>, clock: &str, anchor: NaiveDateTim
 }
 
 /// Join clock times ("T06:00") with an adjacent day, or date them by [`clock_day`].
-fn attach_times(text: &str, anchor: NaiveDateTime, cands: Vec<Candidate>) -> Vec<Candidate> {
+fn attach_times(ctx: &rules::Ctx, cands: Vec<Candidate>) -> Vec<Candidate> {
+    let text = ctx.text;
     let mut out: Vec<Candidate> = Vec::with_capacity(cands.len());
     let mut iter = cands.into_iter().peekable();
     while let Some(mut c) = iter.next() {
@@ -254,7 +260,7 @@ fn attach_times(text: &str, anchor: NaiveDateTime, cands: Vec<Candidate>) -> Vec
                     ..c
                 };
             } else {
-                let day = clock_day(text, &c.range, &c.value, anchor);
+                let day = clock_day(ctx, &c.range, &c.value);
                 c.value = format!("{}{}", calendar::fmt_day(day), c.value);
             }
         }

@@ -29,6 +29,8 @@ pub(crate) struct Found {
 pub(crate) struct Ctx<'a> {
     pub text: &'a str,
     pub anchor: NaiveDateTime,
+    /// `text`'s sentences ([`crate::text::segment::split_sentences`]), for tense cues.
+    pub sentences: Vec<Range<usize>>,
 }
 
 impl Ctx<'_> {
@@ -36,8 +38,16 @@ impl Ctx<'_> {
         self.anchor.date()
     }
 
-    fn tense(&self, range: &Range<usize>) -> Tense {
-        tense_at(self.text, range)
+    /// Tense of the clause around `range`, looking for cues in its sentence.
+    pub fn tense(&self, range: &Range<usize>) -> Tense {
+        // Sentences are ordered and cover every non-space character; an expression that runs
+        // past its sentence's end takes the rest of it along.
+        let at = self.sentences.partition_point(|s| s.end <= range.start);
+        let sentence = match self.sentences.get(at) {
+            Some(s) if s.start <= range.start => s.start..s.end.max(range.end),
+            _ => range.clone(),
+        };
+        tense_at(self.text, &sentence, range)
     }
 
     /// The lowercased word just before byte `pos`, if any.

@@ -1,18 +1,13 @@
 //! Shallow tense detection: the verb cue nearest to an expression within its sentence.
 
-use super::calendar::Tense;
+use std::{ops::Range, sync::LazyLock};
+
 use regex::Regex;
-use std::sync::LazyLock;
+
+use super::calendar::Tense;
 
 static WORD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[A-Za-z]+(?:['\u{2019}][A-Za-z]+)?").expect("valid regex"));
-
-/// Words whose trailing period does not end a sentence.
-const ABBREVIATIONS: &[&str] = &[
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mr", "mrs", "ms", "dr", "st",
-    "jr", "sr", "gen", "gov", "sen", "rep", "lt", "col", "capt", "inc", "corp", "co", "ltd", "no", "vs", "m", "u.s",
-    "mt", "ft", "rev", "prof", "sgt", "maj", "ave",
-];
 
 const FUTURE: &[&str] = &[
     "will",
@@ -157,50 +152,6 @@ const NOT_PAST_ED: &[&str] = &[
     "reed",
 ];
 
-/// Whether the byte at `i` closes a sentence.
-fn ends_sentence(text: &str, i: usize) -> bool {
-    let b = text.as_bytes();
-    let then_space = b.get(i + 1).is_none_or(|c| c.is_ascii_whitespace());
-    match b[i] {
-        b'\n' => true,
-        b'!' | b'?' => then_space,
-        b'.' => then_space && !is_abbrev(text, i),
-        _ => false,
-    }
-}
-
-fn sentence_start(text: &str, pos: usize) -> usize {
-    let lo = pos.saturating_sub(600);
-    match (lo..pos).rev().find(|&i| ends_sentence(text, i)) {
-        Some(i) => i + 1,
-        None => text.ceil_char_boundary(lo),
-    }
-}
-
-fn sentence_end(text: &str, pos: usize) -> usize {
-    let hi = (pos + 600).min(text.len());
-    (pos..hi)
-        .find(|&i| ends_sentence(text, i))
-        .unwrap_or_else(|| text.floor_char_boundary(hi))
-}
-
-/// Whether the period at byte `dot` closes an abbreviation rather than a sentence.
-fn is_abbrev(text: &str, dot: usize) -> bool {
-    let head = &text[..dot];
-    let word_start = head
-        .rfind(|c: char| !(c.is_alphanumeric() || c == '.'))
-        .map_or(0, |i| i + head[i..].chars().next().map_or(1, char::len_utf8));
-    let w = head[word_start..].to_ascii_lowercase();
-    w.chars().count() == 1 || w.contains('.') || ABBREVIATIONS.contains(&w.as_str())
-}
-
-/// Byte range of the sentence that contains `range`.
-pub(crate) fn sentence_of(text: &str, range: &std::ops::Range<usize>) -> std::ops::Range<usize> {
-    let s = sentence_start(text, range.start);
-    let e = sentence_end(text, range.end).max(range.end);
-    s..e
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Cue {
     Strong(Tense),
@@ -251,11 +202,11 @@ const MAX_CUE_DISTANCE: usize = 20;
 /// Extra distance charged to reporting verbs, which usually date the report, not the event.
 const WEAK_PENALTY: usize = 2;
 
-/// Tense of the clause around `range`: the nearest verb cue within a few words, reporting
-/// verbs counting as farther away than they are. Cues after the expression count one word
-/// farther.
-pub(crate) fn tense_at(text: &str, range: &std::ops::Range<usize>) -> Tense {
-    let sent = sentence_of(text, range);
+/// Tense of the clause around `range`, within `sentence` (the byte range of the sentence
+/// holding it): the nearest verb cue within a few words, reporting verbs counting as farther
+/// away than they are. Cues after the expression count one word farther.
+pub(crate) fn tense_at(text: &str, sentence: &Range<usize>, range: &Range<usize>) -> Tense {
+    let sent = sentence.clone();
     let words: Vec<(usize, &str)> = WORD
         .find_iter(&text[sent.clone()])
         .map(|m| (sent.start + m.start(), m.as_str()))
@@ -298,7 +249,10 @@ mod tests {
 
     fn t(text: &str, needle: &str) -> Tense {
         let s = text.find(needle).unwrap();
-        tense_at(text, &(s..s + needle.len()))
+        let range = s..s + needle.len();
+        let sentences = crate::text::segment::split_sentences(text);
+        let sentence = sentences.iter().find(|r| r.contains(&s)).expect("in a sentence");
+        tense_at(text, sentence, &range)
     }
 
     #[test]

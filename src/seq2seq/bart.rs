@@ -247,10 +247,6 @@ impl Bart {
             .collect()
     }
 
-    pub fn cross_mask(&self, attention_mask: &Tensor) -> Tensor {
-        padding_bias(attention_mask, self.shared.kind())
-    }
-
     /// Logits (rows, vocabulary) for the next token after `tokens` (rows, 1).
     pub fn decode_step(&self, tokens: &Tensor, state: &mut DecoderState) -> Tensor {
         let pre_norm = self.flavour.pre_norm();
@@ -270,10 +266,6 @@ impl Bart {
             x = norm.forward(&x);
         }
         self.output.forward(&x.squeeze_dim(1))
-    }
-
-    pub fn decoder_layers(&self) -> usize {
-        self.decoder.layers.len()
     }
 
     /// Positions the (encoder, decoder) position tables cover: the longest input, and the

@@ -228,22 +228,15 @@ impl Seq2SeqModel {
     fn start(&self, inputs: &[Vec<i64>]) -> DecoderState {
         let mask = padding_mask(inputs).to_device(self.device);
         let encoded = self.encode_padded(inputs, &mask, self.device != Device::Cpu);
-        let (cross, cross_mask, layers) = match &self.network {
-            Network::Bart(net) => (
-                net.cross_key_values(&encoded),
-                net.cross_mask(&mask),
-                net.decoder_layers(),
-            ),
-            Network::T5(net) => (
-                net.cross_key_values(&encoded),
-                net.cross_mask(&mask),
-                net.decoder_layers(),
-            ),
+        let cross = match &self.network {
+            Network::Bart(net) => net.cross_key_values(&encoded),
+            Network::T5(net) => net.cross_key_values(&encoded),
         };
         DecoderState {
-            self_cache: (0..layers).map(|_| None).collect(),
+            // One self-attention cache per decoder layer, as there is one cross-attention.
+            self_cache: cross.iter().map(|_| None).collect(),
             cross,
-            cross_mask,
+            cross_mask: layers::padding_bias(&mask, encoded.kind()),
             position: 0,
         }
     }

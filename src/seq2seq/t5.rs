@@ -241,10 +241,6 @@ impl T5 {
             .collect()
     }
 
-    pub fn cross_mask(&self, attention_mask: &Tensor) -> Tensor {
-        padding_bias(attention_mask, self.shared.kind())
-    }
-
     pub fn decode_step(&self, tokens: &Tensor, state: &mut DecoderState) -> Tensor {
         let position = Tensor::from_slice(&[state.position]).to_device(tokens.device());
         let mut x = embed(&self.shared, tokens);
@@ -263,10 +259,6 @@ impl T5 {
         }
         let x = self.decoder.final_norm.forward(&x).squeeze_dim(1);
         self.output.forward(&(x * self.output_scale))
-    }
-
-    pub fn decoder_layers(&self) -> usize {
-        self.decoder.blocks.len()
     }
 }
 

@@ -29,8 +29,10 @@ async fn run(args: &Args, articles: &[String], max_batch: usize) -> (f64, Vec<f6
         args.threads.to_string(),
         "--max-batch".into(),
         max_batch.to_string(),
+        "--request-timeout-secs".into(),
+        "3600".into(),
     ];
-    let server = bench_server::start(&flags, Duration::from_secs(3600)).await;
+    let server = bench_server::start(&flags).await;
     let client = server.client.clone();
     let request = |body: &str| pb::SummarizeRequest {
         request_id: String::new(),

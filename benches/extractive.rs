@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use newsgist::summarize::extractive::{select, Document, RankMode, SummaryLength};
+use newsgist::{
+    request::SummaryLength,
+    summarize::extractive::{select, Document, RankMode},
+};
 
 /// Minimum measuring time, so one pass over a small archive is not noise.
 const MIN_TIME: Duration = Duration::from_secs(3);

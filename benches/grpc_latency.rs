@@ -28,7 +28,7 @@ async fn main() {
         Err(_) => (FALLBACK_BODY.to_string(), "built-in article (../shared absent)"),
     };
 
-    let server = bench_server::start(&[], Duration::from_secs(60)).await;
+    let server = bench_server::start(&[]).await;
     let mut client = server.client.clone();
     let request = pb::SummarizeRequest {
         request_id: "bench".into(),

@@ -4,8 +4,7 @@ use std::{
     io::{BufRead, BufReader, IsTerminal, Read, Write},
     path::Path,
     process::ExitCode,
-    sync::Arc,
-    time::{Duration, Instant},
+    time::Instant,
 };
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -13,14 +12,13 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    config::{self, BatchArgs, Command, LogFormat, ModelsCommand, OutputFormat, RequestArgs, ServeArgs, SummarizeArgs},
-    engine::{start_workers, Engine},
+    config::{self, BatchArgs, Command, LogFormat, ModelsCommand, OutputFormat, ServeArgs, SummarizeArgs},
     error::ServiceError,
     models::{hub, manifest},
-    pool::WorkerPool,
-    request::{Article, SummaryRequest},
+    request::{Article, InvalidRequest},
     response::{FactField, SummaryResponse},
-    server::{self, ServerConfig},
+    server,
+    service::{Service, StreamOrder, Submission},
 };
 
 /// Runs the command line; the process exit code says whether it worked.
@@ -93,23 +91,12 @@ fn models(command: ModelsCommand) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let engine = args.engine.validate()?;
+    let config = args.server_config()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", args.listen))?;
-    let config = ServerConfig {
-        engine,
-        request_timeout: Duration::from_secs(args.request_timeout_secs),
-        shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
-    };
     server::serve(config, listener, server::shutdown_signal()).await?;
     Ok(())
-}
-
-/// Starts the engine's workers for a command-line job.
-async fn workers(config: config::EngineConfig) -> anyhow::Result<Arc<WorkerPool<Engine>>> {
-    let pool = tokio::task::spawn_blocking(move || start_workers(&config)).await??;
-    Ok(Arc::new(pool))
 }
 
 /// An article as JSON input gives it (summarize's JSON files and batch lines).
@@ -201,15 +188,13 @@ async fn summarize(args: SummarizeArgs) -> anyhow::Result<()> {
             ..Article::default()
         }
     };
-    let request = SummaryRequest::validate(
-        String::new(),
+    let submission = Submission {
+        request_id: String::new(),
         article,
-        args.request.options(),
-        &config.defaults,
-        &config.limits,
-    )?;
-    let pool = workers(config).await?;
-    let response = pool.submit(request, None).await?;
+        options: args.request.options(),
+    };
+    let service = Service::start(config, None).await?;
+    let response = service.summarize(submission, None).await?;
     let mut stdout = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&response)?)?,
@@ -277,7 +262,7 @@ enum BatchRow {
 
 #[derive(Serialize)]
 struct BatchError {
-    code: String,
+    code: &'static str,
     message: String,
 }
 
@@ -295,26 +280,35 @@ async fn batch(args: BatchArgs) -> anyhow::Result<()> {
     let output = std::fs::File::create(&args.output)
         .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", args.output.display()))?;
     let mut output = std::io::BufWriter::new(output);
-    let pool = workers(config.clone()).await?;
-    let config = Arc::new(config);
+    let service = Service::start(config, None).await?;
     let progress = progress_bar(lines.len() as u64);
     let started = Instant::now();
-    let concurrency = config.max_pending.min(config.workers * 2).max(1);
-    let request_args = Arc::new(args.request.clone());
-    let mut rows = futures::stream::iter(lines)
-        .map(|(line, bytes)| {
-            let pool = Arc::clone(&pool);
-            let config = Arc::clone(&config);
-            let request_args = Arc::clone(&request_args);
-            async move { batch_row(&pool, &config, &request_args, line, &bytes).await }
-        })
-        .buffered(concurrency);
+    let options = args.request.options();
+    let submissions = futures::stream::iter(lines).map(move |(line, bytes)| {
+        let (id, submission) = read_row(&bytes, &options);
+        Ok::<_, std::convert::Infallible>(((line, id), submission))
+    });
+    let mut rows = service.summarize_stream(submissions, StreamOrder::Input, None);
     let (mut done, mut failed) = (0usize, 0usize);
     while let Some(row) = rows.next().await {
-        match row {
-            BatchRow::Done { .. } => done += 1,
-            BatchRow::Failed { .. } => failed += 1,
-        }
+        let Ok(((line, id), result)) = row;
+        let row = match result {
+            Ok(response) => {
+                done += 1;
+                BatchRow::Done { id, response }
+            }
+            Err(err) => {
+                failed += 1;
+                BatchRow::Failed {
+                    id,
+                    line,
+                    error: BatchError {
+                        code: err.kind().name(),
+                        message: err.to_string(),
+                    },
+                }
+            }
+        };
         serde_json::to_writer(&mut output, &row)?;
         output.write_all(b"\n")?;
         progress.inc(1);
@@ -330,63 +324,37 @@ async fn batch(args: BatchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn batch_row(
-    pool: &WorkerPool<Engine>,
-    config: &config::EngineConfig,
-    request_args: &RequestArgs,
-    line: usize,
-    bytes: &[u8],
-) -> BatchRow {
-    let failed = |id: String, code: &str, message: String| BatchRow::Failed {
-        id,
-        line,
-        error: BatchError {
-            code: code.into(),
-            message,
-        },
-    };
+/// One input line as a submission, with the article's id (empty when the line has none).
+fn read_row(bytes: &[u8], options: &crate::request::RawOptions) -> (String, Result<Submission, ServiceError>) {
+    let unreadable = |message: String| ServiceError::from(InvalidRequest::Unreadable(message));
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(err) => {
-            return failed(
+            return (
                 String::new(),
-                "INVALID_ARGUMENT",
-                format!("line is not valid UTF-8: {err}"),
+                Err(unreadable(format!("line is not valid UTF-8: {err}"))),
             )
         }
     };
     let row: ArticleRow = match serde_json::from_str(text) {
         Ok(row) => row,
         Err(err) => {
-            return failed(
+            return (
                 String::new(),
-                "INVALID_ARGUMENT",
-                format!("line is not a JSON article: {err}"),
+                Err(unreadable(format!("line is not a JSON article: {err}"))),
             )
         }
     };
     let id = row.id();
-    let article = match row.into_article() {
-        Ok(article) => article,
-        Err(err) => return failed(id, "INVALID_ARGUMENT", err.to_string()),
-    };
-    let outcome = async {
-        let request = SummaryRequest::validate(
-            id.clone(),
+    let submission = row
+        .into_article()
+        .map(|article| Submission {
+            request_id: id.clone(),
             article,
-            request_args.options(),
-            &config.defaults,
-            &config.limits,
-        )?;
-        pool.submit(request, None).await
-    };
-    match outcome.await {
-        Ok(response) => BatchRow::Done { id, response },
-        Err(err) => {
-            let err: ServiceError = err;
-            failed(id, err.code_name(), err.to_string())
-        }
-    }
+            options: options.clone(),
+        })
+        .map_err(|err| unreadable(err.to_string()));
+    (id, submission)
 }
 
 fn progress_bar(len: u64) -> indicatif::ProgressBar {

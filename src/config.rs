@@ -5,6 +5,7 @@ use std::{
     ffi::OsString,
     net::SocketAddr,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -13,6 +14,30 @@ use crate::{
     models::{hub, manifest::manifest, ModelError, ModelProfile, Placement},
     request::{AbstractiveParams, ExtractiveMode, Outputs, RawOptions, RequestDefaults, RequestLimits},
 };
+
+/// Defaults of the settings, each defined here once: the flags, the README's configuration
+/// table and `GetServerInfo` all read these.
+pub mod defaults {
+    pub const LISTEN: &str = "127.0.0.1:50051";
+    pub const REQUEST_TIMEOUT_SECS: u64 = 120;
+    pub const SHUTDOWN_GRACE_SECS: u64 = 30;
+    pub const WORKERS: usize = 1;
+    pub const MAX_PENDING: usize = 64;
+    pub const MAX_BATCH: usize = 8;
+    /// Estimated input tokens of the abstractive requests a worker takes together.
+    pub const BATCH_TOKENS: usize = 8192;
+    pub const MAX_BODY_BYTES: usize = 1 << 20;
+    pub const SENTENCES: u32 = 3;
+    pub const FACTS: u32 = 5;
+}
+
+/// Per-request limits that are not settings.
+pub mod limits {
+    pub const MAX_SENTENCES: u32 = 100;
+    pub const MAX_FACTS: u32 = 50;
+    pub const MAX_OUTPUT_TOKENS: u32 = 1024;
+    pub const MAX_BEAMS: u32 = 16;
+}
 
 /// News summarisation and key facts over gRPC, or from the command line.
 #[derive(Debug, Parser)]
@@ -68,13 +93,13 @@ pub enum ModelsCommand {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "NEWSGIST_LISTEN", default_value = "127.0.0.1:50051")]
+    #[arg(long, env = "NEWSGIST_LISTEN", default_value = defaults::LISTEN)]
     pub listen: SocketAddr,
     /// Longest a request may take, in seconds; a shorter client deadline (grpc-timeout) wins.
-    #[arg(long, env = "NEWSGIST_REQUEST_TIMEOUT_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "NEWSGIST_REQUEST_TIMEOUT_SECS", default_value_t = defaults::REQUEST_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_secs: u64,
     /// On SIGTERM/Ctrl-C, how long in-flight requests may take to finish, in seconds.
-    #[arg(long, env = "NEWSGIST_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    #[arg(long, env = "NEWSGIST_SHUTDOWN_GRACE_SECS", default_value_t = defaults::SHUTDOWN_GRACE_SECS)]
     pub shutdown_grace_secs: u64,
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -107,41 +132,43 @@ pub struct EngineArgs {
     #[arg(long, env = "NEWSGIST_HALF")]
     pub half: bool,
     /// Worker threads, each owning its own copy of the models.
-    #[arg(long, env = "NEWSGIST_WORKERS", default_value_t = 1)]
+    #[arg(long, env = "NEWSGIST_WORKERS", default_value_t = defaults::WORKERS)]
     pub workers: usize,
     /// libtorch threads per worker. Default: CPU cores divided by workers.
     #[arg(long, env = "NEWSGIST_INTRA_OP_THREADS")]
     pub intra_op_threads: Option<usize>,
     /// Requests admitted at once (running plus queued); beyond it the server answers
     /// RESOURCE_EXHAUSTED at once.
-    #[arg(long, env = "NEWSGIST_MAX_PENDING", default_value_t = 64)]
+    #[arg(long, env = "NEWSGIST_MAX_PENDING", default_value_t = defaults::MAX_PENDING)]
     pub max_pending: usize,
     /// Most abstractive requests generated together in one batched model call.
-    #[arg(long, env = "NEWSGIST_MAX_BATCH", default_value_t = 8)]
+    #[arg(long, env = "NEWSGIST_MAX_BATCH", default_value_t = defaults::MAX_BATCH)]
     pub max_batch: usize,
-    /// Most estimated input tokens in one batch (requests sharing model and settings).
-    #[arg(long, env = "NEWSGIST_BATCH_TOKENS", default_value_t = 8192)]
+    /// Most estimated input tokens of the abstractive requests (sharing model and settings)
+    /// a worker takes together.
+    #[arg(long, env = "NEWSGIST_BATCH_TOKENS", default_value_t = defaults::BATCH_TOKENS)]
     pub batch_tokens: usize,
     /// Largest article body accepted, in bytes.
-    #[arg(long, env = "NEWSGIST_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    #[arg(long, env = "NEWSGIST_MAX_BODY_BYTES", default_value_t = defaults::MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
     /// Extractive sentences when a request does not say.
-    #[arg(long, env = "NEWSGIST_DEFAULT_SENTENCES", default_value_t = 3)]
+    #[arg(long, env = "NEWSGIST_DEFAULT_SENTENCES", default_value_t = defaults::SENTENCES)]
     pub default_sentences: u32,
     /// Extractive ranking when a request does not say.
     #[arg(long, env = "NEWSGIST_EXTRACTIVE_MODE", value_enum, default_value_t = ExtractiveMode::Lexical)]
     pub extractive_mode: ExtractiveMode,
     /// Key facts returned when a request does not say.
-    #[arg(long, env = "NEWSGIST_DEFAULT_FACTS", default_value_t = 5)]
+    #[arg(long, env = "NEWSGIST_DEFAULT_FACTS", default_value_t = defaults::FACTS)]
     pub default_facts: u32,
 }
 
 /// What to compute for each article (summarize and batch).
 #[derive(Debug, Clone, Args)]
 pub struct RequestArgs {
-    /// Outputs, comma-separated: extractive, abstractive, key-facts.
-    #[arg(long, value_delimiter = ',', default_value = "extractive,key-facts")]
-    pub outputs: Vec<OutputArg>,
+    /// Outputs, comma-separated: extractive, abstractive, key-facts. Default: what the API
+    /// gives a request that names none (extractive and key facts).
+    #[arg(long, value_delimiter = ',')]
+    pub outputs: Option<Vec<OutputArg>>,
     /// Extractive summary length in sentences.
     #[arg(long, conflicts_with = "ratio")]
     pub sentences: Option<u32>,
@@ -224,7 +251,7 @@ pub enum ConfigError {
     BadValue { path: PathBuf, key: String },
     #[error("{0} must be at least 1")]
     Zero(&'static str),
-    #[error("--default-facts ({0}) is over the per-request limit of {MAX_FACTS}")]
+    #[error("--default-facts ({0}) is over the per-request limit of {max}", max = limits::MAX_FACTS)]
     TooManyDefaultFacts(u32),
     #[error("--extractive-mode {0:?} needs --embedding-model-dir (a sentence-embedding model)")]
     ModeNeedsEmbeddings(ExtractiveMode),
@@ -238,6 +265,8 @@ pub enum ConfigError {
     Model(#[from] ModelError),
     #[error(transparent)]
     Hub(#[from] crate::models::hub::HubError),
+    #[error("{0} needs libtorch models, and {hint}", hint = crate::models::BUILT_WITHOUT_TORCH)]
+    NeedsTorch(&'static str),
 }
 
 /// Parses the command line, with the TOML file's settings as defaults below flags and
@@ -325,9 +354,6 @@ fn scalar(value: &toml::Value) -> Option<String> {
     }
 }
 
-/// Most key facts one request may ask for.
-const MAX_FACTS: u32 = 50;
-
 /// Engine settings after validation: what every worker loads.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -361,7 +387,9 @@ impl EngineArgs {
         if self.default_sentences == 0 {
             return Err(ConfigError::Zero("--default-sentences"));
         }
-        if self.default_facts > MAX_FACTS {
+        #[cfg(not(feature = "torch"))]
+        self.refuse_torch_settings()?;
+        if self.default_facts > limits::MAX_FACTS {
             return Err(ConfigError::TooManyDefaultFacts(self.default_facts));
         }
         if self.extractive_mode != ExtractiveMode::Lexical && self.embedding_model_dir.is_none() {
@@ -439,26 +467,69 @@ impl EngineArgs {
             },
             limits: RequestLimits {
                 max_body_bytes: self.max_body_bytes,
-                max_sentences: 100,
-                max_facts: MAX_FACTS,
-                max_output_tokens: 1024,
-                max_beams: 16,
+                max_sentences: limits::MAX_SENTENCES,
+                max_facts: limits::MAX_FACTS,
+                max_output_tokens: limits::MAX_OUTPUT_TOKENS,
+                max_beams: limits::MAX_BEAMS,
                 abstractive_profiles: names,
             },
         })
     }
+
+    /// A build without libtorch refuses, at start-up, every setting that needs it.
+    #[cfg(not(feature = "torch"))]
+    fn refuse_torch_settings(&self) -> Result<(), ConfigError> {
+        let needs_torch = [
+            ("--model-dir", !self.model_dirs.is_empty()),
+            ("--model", self.model.is_some()),
+            ("--embedding-model-dir", self.embedding_model_dir.is_some()),
+            ("--ner-model-dir", self.ner_model_dir.is_some()),
+            (
+                "--extractive-mode semantic or hybrid",
+                self.extractive_mode != ExtractiveMode::Lexical,
+            ),
+            ("--device other than cpu", self.device != "cpu"),
+            ("--half", self.half),
+            ("--intra-op-threads", self.intra_op_threads.is_some()),
+        ];
+        match needs_torch.into_iter().find(|(_, set)| *set) {
+            Some((flag, _)) => Err(ConfigError::NeedsTorch(flag)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl ServeArgs {
+    /// The server's configuration: what `newsgist serve`, the tests and the benches all run.
+    pub fn server_config(&self) -> Result<ServerConfig, ConfigError> {
+        Ok(ServerConfig {
+            engine: self.engine.validate()?,
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+        })
+    }
+}
+
+/// A validated server configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub engine: EngineConfig,
+    /// Longest any request may take; a sooner client deadline wins.
+    pub request_timeout: Duration,
+    /// How long in-flight requests may take to finish after shutdown begins.
+    pub shutdown_grace: Duration,
 }
 
 impl RequestArgs {
     /// The options these flags describe.
     pub fn options(&self) -> RawOptions {
-        let outputs = Outputs {
-            extractive: self.outputs.contains(&OutputArg::Extractive),
-            abstractive: self.outputs.contains(&OutputArg::Abstractive),
-            key_facts: self.outputs.contains(&OutputArg::KeyFacts),
-        };
+        let outputs = self.outputs.as_ref().map(|outputs| Outputs {
+            extractive: outputs.contains(&OutputArg::Extractive),
+            abstractive: outputs.contains(&OutputArg::Abstractive),
+            key_facts: outputs.contains(&OutputArg::KeyFacts),
+        });
         RawOptions {
-            outputs: Some(outputs),
+            outputs,
             sentences: self.sentences,
             ratio: self.ratio,
             mode: self.mode,
@@ -523,26 +594,78 @@ mod tests {
             Err(ConfigError::PendingBelowWorkers { .. })
         ));
         assert!(matches!(
-            parse(&["newsgist", "serve", "--model-dir", "/nonexistent"]),
-            Err(ConfigError::Model(_))
-        ));
-        assert!(matches!(
-            parse(&["newsgist", "serve", "--device", "tpu"]),
-            Err(ConfigError::Model(_))
-        ));
-        assert!(matches!(
-            parse(&["newsgist", "serve", "--half"]),
-            Err(ConfigError::Model(ModelError::HalfOnCpu))
-        ));
-        assert!(matches!(
             parse(&["newsgist", "serve", "--default-facts", "80"]),
             Err(ConfigError::TooManyDefaultFacts(80))
         ));
-        assert!(matches!(
-            parse(&["newsgist", "serve", "--extractive-mode", "semantic"]),
-            Err(ConfigError::ModeNeedsEmbeddings(ExtractiveMode::Semantic))
-        ));
         assert!(Cli::try_parse_from(os(&["newsgist", "serve", "--request-timeout-secs", "0"])).is_err());
         assert!(parse(&["newsgist", "serve"]).is_ok());
+    }
+
+    fn validate(args: &[&str]) -> Result<EngineConfig, ConfigError> {
+        match Cli::parse_from(os(args)).command {
+            Command::Serve(serve) => serve.engine.validate(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[cfg(feature = "torch")]
+    #[test]
+    fn impossible_model_settings_are_refused() {
+        assert!(matches!(
+            validate(&["newsgist", "serve", "--model-dir", "/nonexistent"]),
+            Err(ConfigError::Model(_))
+        ));
+        assert!(matches!(
+            validate(&["newsgist", "serve", "--device", "tpu"]),
+            Err(ConfigError::Model(_))
+        ));
+        assert!(matches!(
+            validate(&["newsgist", "serve", "--half"]),
+            Err(ConfigError::Model(ModelError::HalfOnCpu))
+        ));
+        assert!(matches!(
+            validate(&["newsgist", "serve", "--extractive-mode", "semantic"]),
+            Err(ConfigError::ModeNeedsEmbeddings(ExtractiveMode::Semantic))
+        ));
+    }
+
+    #[cfg(not(feature = "torch"))]
+    #[test]
+    fn a_lean_build_refuses_model_settings_naming_the_torch_feature() {
+        for flags in [
+            &["--model-dir", "/models/bart"][..],
+            &["--model", "bart-large-cnn"],
+            &["--embedding-model-dir", "/models/minilm"],
+            &["--ner-model-dir", "/models/ner"],
+            &["--extractive-mode", "hybrid"],
+            &["--device", "cuda:0"],
+            &["--half"],
+            &["--intra-op-threads", "2"],
+        ] {
+            let mut args = vec!["newsgist", "serve"];
+            args.extend_from_slice(flags);
+            let err = validate(&args).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::NeedsTorch(flag) if flag.starts_with(flags[0])),
+                "{flags:?}: {err}"
+            );
+            assert!(err.to_string().contains("without the `torch` feature"), "{err}");
+        }
+    }
+
+    #[test]
+    fn one_function_builds_the_server_configuration() {
+        let Command::Serve(serve) = Cli::parse_from(os(&["newsgist", "serve", "--request-timeout-secs", "7"])).command
+        else {
+            unreachable!()
+        };
+        let config = serve.server_config().unwrap();
+        assert_eq!(config.request_timeout, Duration::from_secs(7));
+        assert_eq!(
+            config.shutdown_grace,
+            Duration::from_secs(defaults::SHUTDOWN_GRACE_SECS)
+        );
+        assert_eq!(config.engine.workers, defaults::WORKERS);
+        assert_eq!(config.engine.limits.max_facts, limits::MAX_FACTS);
     }
 }

@@ -1,9 +1,12 @@
-//! The service's errors, one enum per layer, and the single place where they become gRPC
-//! status codes.
+//! The service's errors: one enum per layer, gathered in [`ServiceError`], and one
+//! transport-neutral [`ErrorKind`] per error. The gRPC edge (`server::status`) turns kinds into
+//! status codes; the CLI's error rows print the kind's name. Nothing here knows a transport.
 
-use tonic::{Code, Status};
-
-use crate::{engine::EngineError, pool::PoolError, request::InvalidRequest, seq2seq::Seq2SeqError};
+use crate::{
+    engine::EngineError,
+    pool::{PoolError, SubmitError},
+    request::InvalidRequest,
+};
 
 /// Anything a summarisation request can fail with, whichever layer failed it.
 #[derive(Debug, thiserror::Error)]
@@ -14,48 +17,84 @@ pub enum ServiceError {
     Pool(#[from] PoolError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error("the server is still loading its models: retry once health reports SERVING")]
+    Warming,
+}
+
+impl From<SubmitError<EngineError>> for ServiceError {
+    fn from(err: SubmitError<EngineError>) -> Self {
+        match err {
+            SubmitError::Pool(err) => ServiceError::Pool(err),
+            SubmitError::Handler(err) => ServiceError::Engine(err),
+        }
+    }
+}
+
+/// What kind of failure an error is, in the vocabulary every entry point shares. The names
+/// are gRPC's canonical code names, so that batch rows and API statuses read the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request itself is wrong; resending it unchanged fails again.
+    InvalidArgument,
+    /// The server is not set up for what the request asks (a model it was not started with).
+    FailedPrecondition,
+    /// The server is at capacity; retry with backoff.
+    ResourceExhausted,
+    /// The request's deadline passed.
+    DeadlineExceeded,
+    /// The server is starting or stopping; retry later.
+    Unavailable,
+    /// The server failed; not the caller's fault.
+    Internal,
+}
+
+impl ErrorKind {
+    /// The canonical gRPC name (`INVALID_ARGUMENT`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidArgument => "INVALID_ARGUMENT",
+            ErrorKind::FailedPrecondition => "FAILED_PRECONDITION",
+            ErrorKind::ResourceExhausted => "RESOURCE_EXHAUSTED",
+            ErrorKind::DeadlineExceeded => "DEADLINE_EXCEEDED",
+            ErrorKind::Unavailable => "UNAVAILABLE",
+            ErrorKind::Internal => "INTERNAL",
+        }
+    }
+
+    /// True when the caller, not the server, is at fault; such failures are logged at info.
+    pub fn is_client_error(self) -> bool {
+        match self {
+            ErrorKind::InvalidArgument
+            | ErrorKind::FailedPrecondition
+            | ErrorKind::ResourceExhausted
+            | ErrorKind::DeadlineExceeded => true,
+            ErrorKind::Unavailable | ErrorKind::Internal => false,
+        }
+    }
 }
 
 impl ServiceError {
-    /// The gRPC code the caller gets. Kept beside the enum so that unary calls, stream items
-    /// and logs agree.
-    pub fn code(&self) -> Code {
+    /// The kind of this error. Kept beside the enum so that unary calls, stream items, batch
+    /// rows and logs agree.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            ServiceError::InvalidRequest(_) => Code::InvalidArgument,
+            ServiceError::InvalidRequest(_) => ErrorKind::InvalidArgument,
             ServiceError::Pool(err) => match err {
-                PoolError::Overloaded { .. } => Code::ResourceExhausted,
-                PoolError::DeadlineExceeded => Code::DeadlineExceeded,
-                PoolError::ShuttingDown | PoolError::Warming => Code::Unavailable,
-                PoolError::WorkerPanicked => Code::Internal,
+                PoolError::Overloaded { .. } => ErrorKind::ResourceExhausted,
+                PoolError::DeadlineExceeded => ErrorKind::DeadlineExceeded,
+                PoolError::ShuttingDown => ErrorKind::Unavailable,
+                PoolError::WorkerPanicked => ErrorKind::Internal,
             },
             ServiceError::Engine(err) => match err {
-                EngineError::NotConfigured { .. } => Code::FailedPrecondition,
-                EngineError::Abstractive(Seq2SeqError::OutputTooLong { .. }) => Code::InvalidArgument,
-                EngineError::Abstractive(_) | EngineError::Embedding(_) => Code::Internal,
+                EngineError::NotConfigured { .. } | EngineError::NotBuilt { .. } => ErrorKind::FailedPrecondition,
+                #[cfg(feature = "torch")]
+                EngineError::Abstractive(crate::seq2seq::Seq2SeqError::OutputTooLong { .. }) => {
+                    ErrorKind::InvalidArgument
+                }
+                #[cfg(feature = "torch")]
+                EngineError::Abstractive(_) | EngineError::Embedding(_) => ErrorKind::Internal,
             },
+            ServiceError::Warming => ErrorKind::Unavailable,
         }
-    }
-
-    /// The code's canonical name, as gRPC spells it (`INVALID_ARGUMENT`).
-    pub fn code_name(&self) -> &'static str {
-        match self.code() {
-            Code::InvalidArgument => "INVALID_ARGUMENT",
-            Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-            Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-            Code::Unavailable => "UNAVAILABLE",
-            Code::FailedPrecondition => "FAILED_PRECONDITION",
-            _ => "INTERNAL",
-        }
-    }
-
-    /// True when the caller, not the server, is at fault; such errors are logged at info.
-    pub fn is_client_error(&self) -> bool {
-        !matches!(self.code(), Code::Internal | Code::Unavailable)
-    }
-}
-
-impl From<ServiceError> for Status {
-    fn from(err: ServiceError) -> Self {
-        Status::new(err.code(), err.to_string())
     }
 }

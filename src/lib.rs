@@ -1,5 +1,8 @@
 //! newsgist: news summarisation (extractive and abstractive) and who/what/when/where key
 //! facts, served over gRPC and from the command line.
+//!
+//! Every entry point calls [`service::Service`]; the libtorch models (abstractive summaries,
+//! sentence embeddings, the optional NER model) are built only with the `torch` feature.
 
 pub mod cli;
 pub mod config;
@@ -12,7 +15,9 @@ pub mod pool;
 pub mod proto;
 pub mod request;
 pub mod response;
+#[cfg(feature = "torch")]
 pub mod seq2seq;
 pub mod server;
+pub mod service;
 pub mod summarize;
 pub mod text;

@@ -14,20 +14,20 @@ use std::{
 };
 
 use crossbeam_channel::{Receiver, Sender};
-use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tracing::{error, info, warn, Span};
-
-use crate::error::ServiceError;
 
 /// The work a pool's threads do. Each worker owns one handler.
 pub trait Handler: Send + 'static {
     type Request: Send + 'static;
     type Response: Send + 'static;
-    type Error: Into<ServiceError> + Send + 'static;
+    type Error: Send + 'static;
+    /// What requests must share to be handled in one batch.
+    type BatchKey: PartialEq;
 
     /// Requests with equal keys may be handled together in one [`Handler::handle_batch`]
     /// call; the cost counts against [`PoolConfig::batch_budget`]. `None`: handled alone.
-    fn batch_key(&self, request: &Self::Request) -> Option<(String, usize)>;
+    fn batch_key(&self, request: &Self::Request) -> Option<(Self::BatchKey, usize)>;
 
     /// Handles requests, each with how long it waited for a worker; one result per request,
     /// in order.
@@ -43,10 +43,21 @@ pub enum PoolError {
     DeadlineExceeded,
     #[error("the server is shutting down")]
     ShuttingDown,
-    #[error("the server is still loading its models: retry once health reports SERVING")]
-    Warming,
     #[error("the worker handling this request crashed; the request was not completed (the worker has been restarted)")]
     WorkerPanicked,
+}
+
+/// A submitted request's failure: the pool's, or the handler's own error.
+#[derive(Debug)]
+pub enum SubmitError<E> {
+    Pool(PoolError),
+    Handler(E),
+}
+
+impl<E> From<PoolError> for SubmitError<E> {
+    fn from(err: PoolError) -> Self {
+        SubmitError::Pool(err)
+    }
 }
 
 /// Building a worker's handler panicked (libtorch loaders can); the panic message is in
@@ -73,9 +84,11 @@ pub struct PoolConfig {
     pub batch_budget: usize,
 }
 
+type Reply<H> = oneshot::Sender<Result<<H as Handler>::Response, SubmitError<<H as Handler>::Error>>>;
+
 struct Job<H: Handler> {
     request: H::Request,
-    reply: oneshot::Sender<Result<H::Response, ServiceError>>,
+    reply: Reply<H>,
     deadline: Option<Instant>,
     enqueued_at: Instant,
     span: Span,
@@ -88,7 +101,14 @@ pub struct WorkerPool<H: Handler> {
     jobs: Option<Sender<Job<H>>>,
     admission: Arc<Semaphore>,
     config: PoolConfig,
+    live: Arc<watch::Sender<usize>>,
     threads: Vec<JoinHandle<()>>,
+}
+
+/// True when `deadline` has passed. The one deadline test of the pool: before a request is
+/// queued, and again when a worker takes it.
+fn expired(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| d <= Instant::now())
 }
 
 impl<H: Handler> WorkerPool<H> {
@@ -103,19 +123,28 @@ impl<H: Handler> WorkerPool<H> {
     {
         let (jobs, queue) = crossbeam_channel::bounded::<Job<H>>(config.max_pending);
         let build = Arc::new(build);
+        let live = Arc::new(watch::Sender::new(0));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let mut threads = Vec::with_capacity(config.workers);
         for index in 0..config.workers {
             let queue = queue.clone();
             let build = Arc::clone(&build);
             let ready = ready_tx.clone();
+            let live = Arc::clone(&live);
             let thread = std::thread::Builder::new()
                 .name(format!("newsgist-worker-{index}"))
                 .spawn(move || match catch_unwind(AssertUnwindSafe(|| build(index))) {
                     Ok(Ok(handler)) => {
+                        live.send_modify(|n| *n += 1);
                         let _ = ready.send(Ok(()));
                         drop(ready);
-                        run_worker(index, handler, queue, config, |i| build(i).map_err(|e| e.to_string()));
+                        let worker = Worker {
+                            index,
+                            config,
+                            live,
+                            rebuild: |i| build(i).map_err(|e| e.to_string()),
+                        };
+                        worker.run(handler, queue);
                     }
                     Ok(Err(err)) => {
                         let _ = ready.send(Err(err));
@@ -138,6 +167,7 @@ impl<H: Handler> WorkerPool<H> {
             jobs: Some(jobs),
             admission: Arc::new(Semaphore::new(config.max_pending)),
             config,
+            live,
             threads,
         };
         match first_error {
@@ -151,15 +181,25 @@ impl<H: Handler> WorkerPool<H> {
         self.config
     }
 
-    /// Runs `request` on a worker. Refused at once when the pool is full; a request whose
-    /// `deadline` passes while it waits is not started.
-    pub async fn submit(&self, request: H::Request, deadline: Option<Instant>) -> Result<H::Response, ServiceError> {
+    /// How many workers can take work now; it drops while a crashed worker is rebuilt.
+    pub fn live_workers(&self) -> watch::Receiver<usize> {
+        self.live.subscribe()
+    }
+
+    /// Runs `request` on a worker. Refused at once when the pool is full. When `deadline`
+    /// passes, the caller gets [`PoolError::DeadlineExceeded`], and a worker that has not
+    /// started the request yet skips it.
+    pub async fn submit(
+        &self,
+        request: H::Request,
+        deadline: Option<Instant>,
+    ) -> Result<H::Response, SubmitError<H::Error>> {
         let permit = Arc::clone(&self.admission)
             .try_acquire_owned()
             .map_err(|_| PoolError::Overloaded {
                 max_pending: self.config.max_pending,
             })?;
-        if deadline.is_some_and(|d| d <= Instant::now()) {
+        if expired(deadline) {
             return Err(PoolError::DeadlineExceeded.into());
         }
         let (reply, response) = oneshot::channel();
@@ -174,7 +214,14 @@ impl<H: Handler> WorkerPool<H> {
         let jobs = self.jobs.as_ref().ok_or(PoolError::ShuttingDown)?;
         jobs.try_send(job).map_err(|_| PoolError::ShuttingDown)?;
         // The reply is dropped unanswered only if the worker thread died.
-        response.await.map_err(|_| PoolError::WorkerPanicked)?
+        let answered = async { response.await.map_err(|_| PoolError::WorkerPanicked)? };
+        match deadline {
+            // Giving up drops the reply channel, which tells the worker to skip the request.
+            Some(deadline) => tokio::time::timeout_at(deadline.into(), answered)
+                .await
+                .map_err(|_| PoolError::DeadlineExceeded)?,
+            None => answered.await,
+        }
     }
 
     /// Stops taking work, lets the workers finish what is queued, and joins them.
@@ -192,98 +239,112 @@ impl<H: Handler> Drop for WorkerPool<H> {
     }
 }
 
-fn run_worker<H: Handler>(
+/// One worker thread's settings and how it rebuilds its handler after a panic.
+struct Worker<R> {
     index: usize,
-    mut handler: H,
-    queue: Receiver<Job<H>>,
     config: PoolConfig,
-    rebuild: impl Fn(usize) -> Result<H, String>,
-) {
-    // A job taken from the queue that did not fit the last batch; it goes first next time.
-    let mut held_back: Option<Job<H>> = None;
-    loop {
-        let Some(first) = held_back.take().or_else(|| queue.recv().ok()) else {
-            break;
-        };
-        let Some(first) = admit(index, first) else { continue };
-        let mut batch = vec![first];
-        if let Some((key, mut cost)) = handler.batch_key(&batch[0].request) {
-            // Join what is already waiting, without blocking: batching must never add latency.
-            while batch.len() < config.max_batch {
-                let Ok(job) = queue.try_recv() else { break };
-                let Some(job) = admit(index, job) else { continue };
-                match handler.batch_key(&job.request) {
-                    Some((other, extra)) if other == key && cost + extra <= config.batch_budget => {
-                        cost += extra;
-                        batch.push(job);
-                    }
-                    _ => {
-                        held_back = Some(job);
-                        break;
+    live: Arc<watch::Sender<usize>>,
+    rebuild: R,
+}
+
+impl<R> Worker<R> {
+    fn run<H: Handler>(&self, mut handler: H, queue: Receiver<Job<H>>)
+    where
+        R: Fn(usize) -> Result<H, String>,
+    {
+        // A job taken from the queue that did not fit the last batch; it goes first next time.
+        let mut held_back: Option<Job<H>> = None;
+        loop {
+            let Some(first) = held_back.take().or_else(|| queue.recv().ok()) else {
+                break;
+            };
+            let Some(first) = self.admit(first) else { continue };
+            let mut batch = vec![first];
+            if let Some((key, mut cost)) = handler.batch_key(&batch[0].request) {
+                // Join what is already waiting, without blocking: batching must never add latency.
+                while batch.len() < self.config.max_batch {
+                    let Ok(job) = queue.try_recv() else { break };
+                    let Some(job) = self.admit(job) else { continue };
+                    match handler.batch_key(&job.request) {
+                        Some((other, extra)) if other == key && cost + extra <= self.config.batch_budget => {
+                            cost += extra;
+                            batch.push(job);
+                        }
+                        _ => {
+                            held_back = Some(job);
+                            break;
+                        }
                     }
                 }
             }
-        }
-        if !run_batch(index, &mut handler, batch) {
-            handler = rebuild_until_ok(index, &rebuild);
-        }
-    }
-}
-
-/// The job, unless its caller has gone or its deadline passed (then it is answered here).
-fn admit<H: Handler>(index: usize, job: Job<H>) -> Option<Job<H>> {
-    if job.reply.is_closed() {
-        info!(worker = index, "skipped a request whose caller has gone");
-        return None;
-    }
-    if job.deadline.is_some_and(|d| d <= Instant::now()) {
-        let _ = job.reply.send(Err(PoolError::DeadlineExceeded.into()));
-        return None;
-    }
-    Some(job)
-}
-
-/// Runs one batch and replies to each job. False when the handler panicked: every job of
-/// the batch then fails, and the handler must be rebuilt.
-fn run_batch<H: Handler>(index: usize, handler: &mut H, batch: Vec<Job<H>>) -> bool {
-    let span = batch[0].span.clone();
-    let _entered = span.enter();
-    let mut replies = Vec::with_capacity(batch.len());
-    let mut requests = Vec::with_capacity(batch.len());
-    for job in batch {
-        requests.push((job.request, job.enqueued_at.elapsed()));
-        replies.push((job.reply, job._permit));
-    }
-    let size = requests.len();
-    match catch_unwind(AssertUnwindSafe(|| handler.handle_batch(requests))) {
-        Ok(results) => {
-            debug_assert_eq!(results.len(), size, "one result per request");
-            for ((reply, _permit), result) in replies.into_iter().zip(results) {
-                let _ = reply.send(result.map_err(Into::into));
+            if !self.run_batch(&mut handler, batch) {
+                self.live.send_modify(|n| *n -= 1);
+                handler = self.rebuild_until_ok();
+                self.live.send_modify(|n| *n += 1);
             }
-            true
-        }
-        Err(_) => {
-            error!(
-                worker = index,
-                batch = size,
-                "worker panicked; failing its requests and rebuilding it"
-            );
-            for (reply, _permit) in replies {
-                let _ = reply.send(Err(PoolError::WorkerPanicked.into()));
-            }
-            false
         }
     }
-}
 
-fn rebuild_until_ok<H>(index: usize, rebuild: &impl Fn(usize) -> Result<H, String>) -> H {
-    loop {
-        match catch_unwind(AssertUnwindSafe(|| rebuild(index))).unwrap_or_else(|_| Err(BuildPanicked.to_string())) {
-            Ok(handler) => return handler,
-            Err(err) => {
-                warn!(worker = index, %err, "rebuilding worker failed; retrying in 1 s");
-                std::thread::sleep(Duration::from_secs(1));
+    /// The job, unless its caller has gone or its deadline passed (then it is answered here).
+    fn admit<H: Handler>(&self, job: Job<H>) -> Option<Job<H>> {
+        if job.reply.is_closed() {
+            info!(worker = self.index, "skipped a request whose caller has gone");
+            return None;
+        }
+        if expired(job.deadline) {
+            let _ = job.reply.send(Err(PoolError::DeadlineExceeded.into()));
+            return None;
+        }
+        Some(job)
+    }
+
+    /// Runs one batch and replies to each job. False when the handler panicked: every job of
+    /// the batch then fails, and the handler must be rebuilt.
+    fn run_batch<H: Handler>(&self, handler: &mut H, batch: Vec<Job<H>>) -> bool {
+        let span = batch[0].span.clone();
+        let _entered = span.enter();
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut requests = Vec::with_capacity(batch.len());
+        for job in batch {
+            requests.push((job.request, job.enqueued_at.elapsed()));
+            replies.push((job.reply, job._permit));
+        }
+        let size = requests.len();
+        match catch_unwind(AssertUnwindSafe(|| handler.handle_batch(requests))) {
+            Ok(results) => {
+                debug_assert_eq!(results.len(), size, "one result per request");
+                for ((reply, _permit), result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(result.map_err(SubmitError::Handler));
+                }
+                true
+            }
+            Err(_) => {
+                error!(
+                    worker = self.index,
+                    batch = size,
+                    "worker panicked; failing its requests and rebuilding it"
+                );
+                for (reply, _permit) in replies {
+                    let _ = reply.send(Err(PoolError::WorkerPanicked.into()));
+                }
+                false
+            }
+        }
+    }
+
+    fn rebuild_until_ok<H>(&self) -> H
+    where
+        R: Fn(usize) -> Result<H, String>,
+    {
+        loop {
+            match catch_unwind(AssertUnwindSafe(|| (self.rebuild)(self.index)))
+                .unwrap_or_else(|_| Err(BuildPanicked.to_string()))
+            {
+                Ok(handler) => return handler,
+                Err(err) => {
+                    warn!(worker = self.index, %err, "rebuilding worker failed; retrying in 1 s");
+                    std::thread::sleep(Duration::from_secs(1));
+                }
             }
         }
     }
@@ -301,15 +362,16 @@ mod tests {
     impl Handler for Sleeper {
         type Request = u64;
         type Response = (usize, usize);
-        type Error = PoolError;
+        type Error = String;
+        type BatchKey = ();
 
         /// Even durations may share a batch; odd ones run alone.
-        fn batch_key(&self, millis: &u64) -> Option<(String, usize)> {
-            millis.is_multiple_of(2).then(|| ("even".to_string(), 1))
+        fn batch_key(&self, millis: &u64) -> Option<((), usize)> {
+            millis.is_multiple_of(2).then_some(((), 1))
         }
 
         /// Sleeps for the longest request, and answers (builds so far, batch size).
-        fn handle_batch(&mut self, requests: Vec<(u64, Duration)>) -> Vec<Result<(usize, usize), PoolError>> {
+        fn handle_batch(&mut self, requests: Vec<(u64, Duration)>) -> Vec<Result<(usize, usize), String>> {
             assert!(requests.iter().all(|(millis, _)| *millis != u64::MAX), "asked to panic");
             let longest = requests.iter().map(|(millis, _)| *millis).max().unwrap_or(0);
             std::thread::sleep(Duration::from_millis(longest));
@@ -343,7 +405,7 @@ mod tests {
     fn spawn_submit(
         pool: &Arc<WorkerPool<Sleeper>>,
         millis: u64,
-    ) -> tokio::task::JoinHandle<Result<(usize, usize), ServiceError>> {
+    ) -> tokio::task::JoinHandle<Result<(usize, usize), SubmitError<String>>> {
         let pool = Arc::clone(pool);
         tokio::spawn(async move { pool.submit(millis, None).await })
     }
@@ -355,7 +417,10 @@ mod tests {
         let slow: Vec<_> = (0..2).map(|_| spawn_submit(&pool, 300)).collect();
         tokio::time::sleep(Duration::from_millis(50)).await;
         let refused = pool.submit(0, None).await.unwrap_err();
-        assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+        assert!(
+            matches!(refused, SubmitError::Pool(PoolError::Overloaded { max_pending: 2 })),
+            "{refused:?}"
+        );
         for task in slow {
             assert!(task.await.unwrap().is_ok());
         }
@@ -369,7 +434,7 @@ mod tests {
     async fn a_panic_fails_one_request_and_the_worker_is_rebuilt() {
         let (pool, builds) = pool(1, 4);
         let err = pool.submit(u64::MAX, None).await.unwrap_err();
-        assert_eq!(err.code(), tonic::Code::Internal);
+        assert!(matches!(err, SubmitError::Pool(PoolError::WorkerPanicked)), "{err:?}");
         let (builds_seen, _) = pool.submit(0, None).await.unwrap();
         assert_eq!(builds_seen, 2, "the worker was rebuilt after the panic");
         assert_eq!(builds.load(std::sync::atomic::Ordering::SeqCst), 2);
@@ -383,7 +448,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let deadline = Instant::now() + Duration::from_millis(50);
         let err = pool.submit(0, Some(deadline)).await.unwrap_err();
-        assert_eq!(err.code(), tonic::Code::DeadlineExceeded);
+        assert!(matches!(err, SubmitError::Pool(PoolError::DeadlineExceeded)), "{err:?}");
         assert!(blocker.await.unwrap().is_ok());
     }
 
@@ -409,6 +474,45 @@ mod tests {
         );
         assert_eq!(sizes[4], 1, "the fifth even one did not fit: {sizes:?}");
         assert_eq!(sizes[5], 1, "odd requests run alone");
+    }
+
+    #[tokio::test]
+    async fn live_workers_drop_while_a_crashed_worker_is_rebuilt() {
+        let builds = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = Arc::clone(&builds);
+        let pool = WorkerPool::start(
+            PoolConfig {
+                workers: 1,
+                max_pending: 4,
+                max_batch: 1,
+                batch_budget: 1,
+            },
+            move |_| {
+                // Every build after the first takes a while, as reloading models does.
+                if counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 {
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                Ok::<_, String>(Sleeper {
+                    builds: Arc::clone(&counter),
+                })
+            },
+        )
+        .unwrap();
+        let mut live = pool.live_workers();
+        assert_eq!(*live.borrow_and_update(), 1);
+        assert!(pool.submit(u64::MAX, None).await.is_err());
+        live.changed().await.unwrap();
+        assert_eq!(*live.borrow_and_update(), 0, "no worker is live while it is rebuilt");
+        live.changed().await.unwrap();
+        assert_eq!(*live.borrow_and_update(), 1, "the rebuilt worker is live again");
+        assert_eq!(pool.submit(0, None).await.unwrap().0, 2);
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_deadline_fails_at_once() {
+        let (pool, _) = pool(1, 4);
+        let err = pool.submit(0, Some(Instant::now())).await.unwrap_err();
+        assert!(matches!(err, SubmitError::Pool(PoolError::DeadlineExceeded)), "{err:?}");
     }
 
     #[tokio::test]

@@ -3,8 +3,6 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::summarize::extractive::SummaryLength;
-
 /// A news article.
 #[derive(Debug, Clone, Default)]
 pub struct Article {
@@ -26,15 +24,29 @@ pub struct Outputs {
     pub key_facts: bool,
 }
 
+impl Outputs {
+    /// What a request that names no outputs gets: the extractive summary and key facts, which
+    /// need no model download.
+    pub const DEFAULT: Outputs = Outputs {
+        extractive: true,
+        abstractive: false,
+        key_facts: true,
+    };
+}
+
 impl Default for Outputs {
-    /// Extractive summary and key facts: both need no model download.
     fn default() -> Self {
-        Outputs {
-            extractive: true,
-            abstractive: false,
-            key_facts: true,
-        }
+        Outputs::DEFAULT
     }
+}
+
+/// How long the summary should be.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SummaryLength {
+    /// A fixed number of sentences (capped at the document's length).
+    Sentences(usize),
+    /// A fraction of the document's candidate sentences, rounded, at least 1.
+    Ratio(f32),
 }
 
 /// How extractive sentences are ranked.
@@ -116,6 +128,9 @@ pub enum InvalidRequest {
     MissingArticle,
     #[error("article.published_at is not a valid timestamp: seconds must be a date in years 1 to 9999 and nanos within 0..1e9")]
     BadTimestamp,
+    /// Input a command-line job could not read as an article (a bad JSON line, a bad date).
+    #[error("{0}")]
+    Unreadable(String),
 }
 
 /// Options as a caller states them, before validation. Zero/`None` means "default".

@@ -7,7 +7,7 @@ use clap::Parser;
 use newsgist::{
     config::{Cli, Command},
     proto::summarizer_service_client::SummarizerServiceClient,
-    server::{self, ServerConfig},
+    server,
 };
 use tonic::transport::Channel;
 
@@ -18,7 +18,7 @@ pub struct BenchServer {
 }
 
 /// Starts `newsgist serve FLAGS` and connects a client (the server may still be warming up).
-pub async fn start(flags: &[String], request_timeout: Duration) -> BenchServer {
+pub async fn start(flags: &[String]) -> BenchServer {
     let argv = ["newsgist", "serve"]
         .into_iter()
         .map(String::from)
@@ -26,11 +26,7 @@ pub async fn start(flags: &[String], request_timeout: Duration) -> BenchServer {
     let Command::Serve(serve) = Cli::parse_from(argv).command else {
         unreachable!("the serve subcommand parses as Serve")
     };
-    let config = ServerConfig {
-        engine: serve.engine.validate().expect("valid configuration"),
-        request_timeout,
-        shutdown_grace: Duration::from_secs(5),
-    };
+    let config = serve.server_config().expect("valid configuration");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

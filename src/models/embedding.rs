@@ -32,7 +32,7 @@ impl SentenceEmbedder {
             tokenizer_config_resource: Box::new(local(require(dir, "tokenizer_config.json")?)),
             tokenizer_vocab_resource: Box::new(local(require(dir, "vocab.txt")?)),
             tokenizer_merges_resource: None,
-            device: placement.device,
+            device: placement.tch_device(),
             kind: Some(placement.kind()),
         };
         let model = SentenceEmbeddingsModel::new(config).map_err(|source| ModelError::Load {

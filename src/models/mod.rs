@@ -1,14 +1,19 @@
 //! Model profiles: what a named model is, where its weights live, how to load it.
 
+#[cfg(feature = "torch")]
 pub mod embedding;
 pub mod hub;
 pub mod manifest;
+#[cfg(feature = "torch")]
 pub mod ner;
 
 use std::path::{Path, PathBuf};
 
-use rust_bert::pipelines::common::ModelType;
 use serde::Deserialize;
+
+/// What a build without the `torch` feature tells a caller who asks for a libtorch model.
+pub const BUILT_WITHOUT_TORCH: &str = "this newsgist binary was built without the `torch` feature: \
+     use a build with default features (`make run-full`, or `cargo build --release`)";
 
 /// Why a model could not be resolved or loaded.
 #[derive(Debug, thiserror::Error)]
@@ -42,14 +47,6 @@ pub enum Architecture {
 }
 
 impl Architecture {
-    pub fn model_type(self) -> ModelType {
-        match self {
-            Architecture::Bart => ModelType::Bart,
-            Architecture::T5 => ModelType::T5,
-            Architecture::Pegasus => ModelType::Pegasus,
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Architecture::Bart => "bart",
@@ -230,10 +227,17 @@ impl ModelProfile {
     }
 }
 
+/// A device models can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    Cpu,
+    Cuda(usize),
+}
+
 /// Where models run and in which precision.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Placement {
-    pub device: tch::Device,
+    pub device: Device,
     /// 16-bit floats: about half the memory and faster on GPUs; refused on CPU, where
     /// libtorch's half-precision kernels are slow and less accurate.
     pub half: bool,
@@ -241,17 +245,27 @@ pub struct Placement {
 
 impl Placement {
     pub const CPU: Placement = Placement {
-        device: tch::Device::Cpu,
+        device: Device::Cpu,
         half: false,
     };
 
     /// A device name (`cpu`, `cuda`, `cuda:N`) and whether to use half precision.
     pub fn new(device: &str, half: bool) -> Result<Placement, ModelError> {
         let device = parse_device(device)?;
-        if half && device == tch::Device::Cpu {
+        if half && device == Device::Cpu {
             return Err(ModelError::HalfOnCpu);
         }
         Ok(Placement { device, half })
+    }
+}
+
+#[cfg(feature = "torch")]
+impl Placement {
+    pub fn tch_device(self) -> tch::Device {
+        match self.device {
+            Device::Cpu => tch::Device::Cpu,
+            Device::Cuda(index) => tch::Device::Cuda(index),
+        }
     }
 
     pub fn kind(self) -> tch::Kind {
@@ -264,14 +278,14 @@ impl Placement {
 }
 
 /// Parses a device name: `cpu` or `cuda:N`.
-fn parse_device(name: &str) -> Result<tch::Device, ModelError> {
+fn parse_device(name: &str) -> Result<Device, ModelError> {
     match name {
-        "cpu" => Ok(tch::Device::Cpu),
-        "cuda" => Ok(tch::Device::Cuda(0)),
+        "cpu" => Ok(Device::Cpu),
+        "cuda" => Ok(Device::Cuda(0)),
         _ => name
             .strip_prefix("cuda:")
             .and_then(|n| n.parse().ok())
-            .map(tch::Device::Cuda)
+            .map(Device::Cuda)
             .ok_or_else(|| ModelError::Device(name.into())),
     }
 }

@@ -35,7 +35,7 @@ impl NerTagger {
             None,
             LabelAggregationOption::First,
         );
-        config.device = placement.device;
+        config.device = placement.tch_device();
         config.kind = Some(placement.kind());
         let model = TokenClassificationModel::new(config).map_err(|source| ModelError::Load {
             what: format!("NER model from {}", dir.display()),

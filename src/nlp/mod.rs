@@ -352,16 +352,20 @@ pub const MODEL_FILE: &str = "nlp.bin";
 
 static EMBEDDED_BYTES: &[u8] = include_bytes!("../../models/nlp/nlp.bin");
 
-static EMBEDDED: LazyLock<Pipeline> =
-    LazyLock::new(|| Pipeline::from_bytes(EMBEDDED_BYTES).unwrap_or_else(|_| Pipeline::untrained()));
+static EMBEDDED: LazyLock<Result<Pipeline, NlpError>> = LazyLock::new(|| Pipeline::from_bytes(EMBEDDED_BYTES));
 
 impl Pipeline {
-    /// The models shipped in the binary, decoded once on first use.
-    ///
-    /// Should the embedded bundle ever be unreadable this returns an untrained pipeline
-    /// (tokens but no useful tags) rather than panicking.
+    /// The models shipped in the binary, decoded once on first use, or why they cannot be.
+    /// Workers call this while they start, so that an unreadable bundle is a start-up error
+    /// and never a silent fall-back to untrained models.
+    pub fn load_embedded() -> Result<&'static Pipeline, &'static NlpError> {
+        EMBEDDED.as_ref()
+    }
+
+    /// The models shipped in the binary. Panics if they cannot be read, which
+    /// [`Pipeline::load_embedded`] reports at start-up and the bundle's own tests rule out.
     pub fn embedded() -> &'static Pipeline {
-        &EMBEDDED
+        Pipeline::load_embedded().expect("the embedded NLP bundle (models/nlp/nlp.bin) is readable")
     }
 
     /// Loads `dir/nlp.bin` as written by [`Pipeline::save`].
@@ -384,7 +388,7 @@ impl Pipeline {
         }
     }
 
-    /// A pipeline whose models have no weights (for tests and as a safe fallback).
+    /// A pipeline whose models have no weights (for tests and as the start of training).
     pub fn untrained() -> Pipeline {
         Pipeline::new(
             Tagger::untrained(),

@@ -154,7 +154,7 @@ impl Seq2SeqModel {
         let generation = read("generation_config.json")?.unwrap_or(Value::Null);
         let tokens = SpecialTokens::read(&config, &generation, architecture)?;
         let parse_error = |e: serde_json::Error| Seq2SeqError::Config(format!("{}/config.json: {e}", dir.display()));
-        let weights = Weights::open(&dir.join("model.safetensors"), placement.device, placement.kind())?;
+        let weights = Weights::open(&dir.join("model.safetensors"), placement.tch_device(), placement.kind())?;
         let network = match architecture {
             Architecture::Bart | Architecture::Pegasus => {
                 let config = bart::BartConfig::deserialize(&config).map_err(parse_error)?;
@@ -173,7 +173,7 @@ impl Seq2SeqModel {
         Ok(Seq2SeqModel {
             network,
             tokens,
-            device: placement.device,
+            device: placement.tch_device(),
         })
     }
 

@@ -7,10 +7,11 @@ use crate::{
     proto as pb,
     request::{AbstractiveParams, Article, ExtractiveMode, InvalidRequest, Outputs, RawOptions},
     response::{self, FactField, KeyFact, Location, SummaryResponse},
+    service::Submission,
 };
 
 /// The article and options of a request, not yet validated.
-pub fn request_parts(request: pb::SummarizeRequest) -> Result<(String, Article, RawOptions), InvalidRequest> {
+pub fn submission(request: pb::SummarizeRequest) -> Result<Submission, InvalidRequest> {
     let article = request.article.ok_or(InvalidRequest::MissingArticle)?;
     let published_at = article
         .published_at
@@ -28,7 +29,23 @@ pub fn request_parts(request: pb::SummarizeRequest) -> Result<(String, Article, 
         language: article.language,
     };
     let options = request.options.map(raw_options).transpose()?.unwrap_or_default();
-    Ok((request.request_id, article, options))
+    Ok(Submission {
+        request_id: request.request_id,
+        article,
+        options,
+    })
+}
+
+/// The output values of `outputs`, in the API's order.
+pub fn outputs(outputs: Outputs) -> Vec<i32> {
+    [
+        (outputs.extractive, pb::Output::Extractive),
+        (outputs.abstractive, pb::Output::Abstractive),
+        (outputs.key_facts, pb::Output::KeyFacts),
+    ]
+    .into_iter()
+    .filter_map(|(wanted, output)| wanted.then_some(output as i32))
+    .collect()
 }
 
 fn raw_options(options: pb::SummarizeOptions) -> Result<RawOptions, InvalidRequest> {
@@ -80,7 +97,7 @@ fn raw_options(options: pb::SummarizeOptions) -> Result<RawOptions, InvalidReque
     })
 }
 
-pub fn extractive_mode(mode: ExtractiveMode) -> pb::ExtractiveMode {
+fn extractive_mode(mode: ExtractiveMode) -> pb::ExtractiveMode {
     match mode {
         ExtractiveMode::Lexical => pb::ExtractiveMode::Lexical,
         ExtractiveMode::Semantic => pb::ExtractiveMode::Semantic,
@@ -160,5 +177,156 @@ pub fn response(response: SummaryResponse) -> pb::SummarizeResponse {
             key_facts_ms: response.timings.key_facts_ms,
             total_ms: response.timings.total_ms,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response::{ExtractiveSentence, ExtractiveSummary, Field, Timings};
+
+    fn request(options: Option<pb::SummarizeOptions>) -> pb::SummarizeRequest {
+        pb::SummarizeRequest {
+            request_id: "r1".into(),
+            article: Some(pb::Article {
+                id: "a1".into(),
+                title: "Title".into(),
+                body: "Body.".into(),
+                url: "https://example.org/a".into(),
+                published_at: Some(prost_types::Timestamp {
+                    seconds: 1_718_755_200,
+                    nanos: 5,
+                }),
+                language: "en-GB".into(),
+            }),
+            options,
+        }
+    }
+
+    #[test]
+    fn a_request_without_options_takes_every_default() {
+        let submission = submission(request(None)).unwrap();
+        assert_eq!(submission.request_id, "r1");
+        let article = &submission.article;
+        assert_eq!((article.id.as_str(), article.title.as_str()), ("a1", "Title"));
+        assert_eq!(article.published_at.unwrap().timestamp_subsec_nanos(), 5);
+        assert_eq!(article.language, "en-GB");
+        let options = submission.options;
+        assert!(options.outputs.is_none() && options.mode.is_none() && options.sentences.is_none());
+        assert_eq!(options.abstractive, AbstractiveParams::default(), "zero means default");
+        assert_eq!(options.max_facts, None);
+    }
+
+    #[test]
+    fn options_map_field_by_field() {
+        let options = pb::SummarizeOptions {
+            outputs: vec![pb::Output::Abstractive as i32, pb::Output::KeyFacts as i32],
+            extractive: Some(pb::ExtractiveOptions {
+                mode: pb::ExtractiveMode::Hybrid as i32,
+                length: Some(pb::extractive_options::Length::Ratio(0.25)),
+            }),
+            abstractive: Some(pb::AbstractiveOptions {
+                model: "bart".into(),
+                min_tokens: 0,
+                max_tokens: 60,
+                num_beams: 2,
+            }),
+            key_facts: Some(pb::KeyFactOptions { max_facts: 7 }),
+        };
+        let options = submission(request(Some(options))).unwrap().options;
+        assert_eq!(
+            options.outputs,
+            Some(Outputs {
+                extractive: false,
+                abstractive: true,
+                key_facts: true
+            })
+        );
+        assert_eq!((options.sentences, options.ratio), (None, Some(0.25)));
+        assert_eq!(options.mode, Some(ExtractiveMode::Hybrid));
+        assert_eq!(
+            options.abstractive,
+            AbstractiveParams {
+                model: Some("bart".into()),
+                min_tokens: None,
+                max_tokens: Some(60),
+                num_beams: Some(2),
+            }
+        );
+        assert_eq!(options.max_facts, Some(7));
+    }
+
+    #[test]
+    fn unreadable_requests_are_refused() {
+        let mut missing = request(None);
+        missing.article = None;
+        assert_eq!(submission(missing).unwrap_err(), InvalidRequest::MissingArticle);
+        let mut bad_time = request(None);
+        bad_time.article.as_mut().unwrap().published_at = Some(prost_types::Timestamp { seconds: 0, nanos: -1 });
+        assert_eq!(submission(bad_time).unwrap_err(), InvalidRequest::BadTimestamp);
+        for (outputs, mode) in [(vec![0], 0), (vec![99], 0), (vec![], 42)] {
+            let options = pb::SummarizeOptions {
+                outputs,
+                extractive: Some(pb::ExtractiveOptions { mode, length: None }),
+                ..Default::default()
+            };
+            assert!(submission(request(Some(options))).is_err());
+        }
+    }
+
+    #[test]
+    fn default_outputs_list_in_api_order() {
+        assert_eq!(
+            outputs(Outputs::DEFAULT),
+            [pb::Output::Extractive as i32, pb::Output::KeyFacts as i32]
+        );
+    }
+
+    #[test]
+    fn responses_keep_offsets_and_timings() {
+        let body = "Zürich voted. Rain fell.";
+        let range = 15..24;
+        let response = response(SummaryResponse {
+            request_id: "r1".into(),
+            article_id: "a1".into(),
+            extractive: Some(ExtractiveSummary {
+                sentences: vec![ExtractiveSentence {
+                    text: body[range.clone()].into(),
+                    location: Location::of(Field::Body, body, &range),
+                    score: 0.5,
+                    index: 1,
+                }],
+                text: "Rain fell.".into(),
+                mode: ExtractiveMode::Lexical,
+                total_sentences: 2,
+            }),
+            abstractive: None,
+            key_facts: Some(vec![KeyFact {
+                who: None,
+                what: None,
+                when: Some(FactField {
+                    normalized: Some("2024-06-19".into()),
+                    ..FactField::span(Field::Title, "Today", 0..5)
+                }),
+                where_: None,
+                evidence: FactField::span(Field::Body, body, 0..14),
+                confidence: 0.9,
+            }]),
+            timings: Timings {
+                total_ms: 3.0,
+                ..Timings::default()
+            },
+        });
+        let sentence = &response.extractive.as_ref().unwrap().sentences[0];
+        let location = sentence.location.unwrap();
+        assert_eq!((location.start, location.end), (14, 23), "code points, not bytes");
+        assert_eq!(response.extractive.unwrap().mode, pb::ExtractiveMode::Lexical as i32);
+        assert!(response.abstractive.is_none());
+        let fact = &response.key_facts[0];
+        let when = fact.when.as_ref().unwrap();
+        assert_eq!(when.normalized, "2024-06-19");
+        assert_eq!(when.location.unwrap().field, pb::Field::Title as i32);
+        assert!(fact.who.is_none() && fact.r#where.is_none());
+        assert_eq!(response.timings.unwrap().total_ms, 3.0);
     }
 }

@@ -3,22 +3,24 @@
 
 mod convert;
 mod models_service;
+mod status;
 mod summarizer;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc};
 
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
 use tonic::{
     service::interceptor::InterceptedService,
     transport::{server::TcpIncoming, Server},
 };
 use tonic_health::{server::HealthReporter, ServingStatus};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::{
-    config::EngineConfig,
-    engine::{start_workers, StartError},
+    config::ServerConfig,
+    engine::StartError,
     proto::{self, model_service_server::ModelServiceServer, summarizer_service_server::SummarizerServiceServer},
+    service::Service,
 };
 
 /// Service names reported by grpc.health.v1, besides the empty name for the whole server.
@@ -26,14 +28,6 @@ pub const SERVICE_NAMES: [&str; 2] = ["newsgist.v1.SummarizerService", "newsgist
 
 /// Headroom over the body limit for the rest of a request (title, URL, options).
 const MESSAGE_OVERHEAD_BYTES: usize = 64 * 1024;
-
-/// Server settings beyond the engine's.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    pub engine: EngineConfig,
-    pub request_timeout: Duration,
-    pub shutdown_grace: Duration,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -47,8 +41,9 @@ pub enum ServerError {
 
 /// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
 ///
-/// Health is NOT_SERVING while the workers load and warm up, SERVING once they are ready,
-/// and NOT_SERVING again from the moment shutdown begins.
+/// Health is NOT_SERVING while the workers load and warm up, SERVING while at least one
+/// worker is live, NOT_SERVING while every worker is being rebuilt after a crash, and
+/// NOT_SERVING again from the moment shutdown begins.
 pub async fn serve(
     config: ServerConfig,
     listener: TcpListener,
@@ -57,7 +52,7 @@ pub async fn serve(
     let (health, health_service) = tonic_health::server::health_reporter();
     set_health(&health, ServingStatus::NotServing).await;
 
-    let state = Arc::new(summarizer::State::new(config.engine.clone(), config.request_timeout));
+    let service = Arc::new(Service::new(config.engine.clone(), Some(config.request_timeout)));
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -69,11 +64,11 @@ pub async fn serve(
         .build_v1alpha()
         .expect("the compiled descriptor set is valid");
     let max_message = config.engine.limits.max_body_bytes + MESSAGE_OVERHEAD_BYTES;
-    let summarizer = SummarizerServiceServer::new(summarizer::Summarizer(Arc::clone(&state)))
+    let summarizer = SummarizerServiceServer::new(summarizer::Summarizer(Arc::clone(&service)))
         .max_decoding_message_size(max_message)
         .max_encoding_message_size(max_message * 2);
     let summarizer = InterceptedService::new(summarizer, summarizer::stamp_arrival);
-    let models = ModelServiceServer::new(models_service::Models::new(Arc::clone(&state)));
+    let models = ModelServiceServer::new(models_service::Models(Arc::clone(&service)));
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let addr = listener.local_addr().ok();
@@ -94,16 +89,16 @@ pub async fn serve(
     );
     info!(?addr, "listening; loading models");
 
-    let engine_config = config.engine.clone();
-    let mut warm_up = tokio::task::spawn_blocking(move || start_workers(&engine_config));
+    let starting = Arc::clone(&service);
+    let mut warm_up = tokio::spawn(async move { starting.start_workers().await });
     tokio::pin!(shutdown);
     tokio::select! {
         started = &mut warm_up => match started.expect("worker start-up does not panic") {
-            Ok(pool) => {
-                state.set_pool(pool);
-                set_health(&health, ServingStatus::Serving).await;
-                info!(workers = config.engine.workers, "serving");
+            Ok(()) => {
+                let live = service.live_workers().expect("the workers have started");
+                let follower = tokio::spawn(follow_live_workers(health.clone(), live));
                 shutdown.await;
+                follower.abort();
             }
             Err(err) => {
                 error!(%err, "workers failed to start");
@@ -123,9 +118,27 @@ pub async fn serve(
         Err(_) => return Err(ServerError::DrainTimeout),
     }
     // Workers finish what they hold and are joined when the last reference goes.
-    drop(state);
+    drop(service);
     info!("stopped");
     Ok(())
+}
+
+/// Keeps health in step with the pool: SERVING while a worker is live, NOT_SERVING while
+/// every worker is being rebuilt.
+async fn follow_live_workers(health: HealthReporter, mut live: watch::Receiver<usize>) {
+    loop {
+        let workers = *live.borrow_and_update();
+        if workers > 0 {
+            set_health(&health, ServingStatus::Serving).await;
+            info!(workers, "serving");
+        } else {
+            set_health(&health, ServingStatus::NotServing).await;
+            warn!("no worker is live: NOT_SERVING until one is rebuilt");
+        }
+        if live.changed().await.is_err() {
+            break;
+        }
+    }
 }
 
 async fn set_health(health: &HealthReporter, status: ServingStatus) {

@@ -4,24 +4,21 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::summarizer::State;
-use crate::proto::{self as pb, model_service_server::ModelService};
+use super::convert;
+use crate::{
+    proto::{self as pb, model_service_server::ModelService},
+    request::Outputs,
+    service::Service,
+};
 
-pub struct Models {
-    state: Arc<State>,
-}
-
-impl Models {
-    pub fn new(state: Arc<State>) -> Models {
-        Models { state }
-    }
-}
+/// The service: a handle on the core.
+pub struct Models(pub Arc<Service>);
 
 #[tonic::async_trait]
 impl ModelService for Models {
     async fn list_models(&self, _: Request<pb::ListModelsRequest>) -> Result<Response<pb::ListModelsResponse>, Status> {
-        let config = &self.state.config;
-        let loaded = self.state.is_ready();
+        let config = self.0.config();
+        let loaded = self.0.is_ready();
         let embedded = |name: &str, kind: pb::ModelKind| pb::ModelInfo {
             name: name.into(),
             kind: kind.into(),
@@ -69,13 +66,13 @@ impl ModelService for Models {
         &self,
         _: Request<pb::GetServerInfoRequest>,
     ) -> Result<Response<pb::GetServerInfoResponse>, Status> {
-        let config = &self.state.config;
+        let config = self.0.config();
         Ok(Response::new(pb::GetServerInfoResponse {
             version: env!("CARGO_PKG_VERSION").into(),
             workers: config.workers as u32,
             max_body_bytes: config.limits.max_body_bytes as u64,
             max_pending: config.max_pending as u32,
-            default_outputs: vec![pb::Output::Extractive.into(), pb::Output::KeyFacts.into()],
+            default_outputs: convert::outputs(Outputs::DEFAULT),
         }))
     }
 }

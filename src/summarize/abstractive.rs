@@ -7,11 +7,11 @@
 
 use std::ops::Range;
 
-use rust_bert::pipelines::common::TokenizerOption;
+use rust_bert::pipelines::common::{ModelType, TokenizerOption};
 use rust_tokenizers::tokenizer::TruncationStrategy;
 
 use crate::{
-    models::{require, ModelError, ModelProfile, Placement},
+    models::{require, Architecture, ModelError, ModelProfile, Placement},
     request::AbstractiveParams,
     seq2seq::{SearchSettings, Seq2SeqError, Seq2SeqModel},
     text::segment::split_sentences,
@@ -41,8 +41,13 @@ impl AbstractiveModel {
         let (vocab, merges) = profile.architecture.tokenizer_files();
         let merges = merges.map(|file| require(dir, file)).transpose()?;
         let what = || format!("abstractive model {:?} from {}", profile.name, dir.display());
+        let model_type = match profile.architecture {
+            Architecture::Bart => ModelType::Bart,
+            Architecture::T5 => ModelType::T5,
+            Architecture::Pegasus => ModelType::Pegasus,
+        };
         let tokenizer = TokenizerOption::from_file(
-            profile.architecture.model_type(),
+            model_type,
             &require(dir, vocab)?.to_string_lossy(),
             merges.as_ref().map(|m| m.to_string_lossy()).as_deref(),
             false,
@@ -190,7 +195,7 @@ impl AbstractiveModel {
 
     /// Generates a summary per input, in input order. Inputs are sorted by length and cut
     /// into groups whose padded size (longest input x group size) stays within
-    /// `BATCH_TOKEN_BUDGET`, so that short inputs are not padded to the longest one.
+    /// `PADDED_TOKENS_PER_CALL`, so that short inputs are not padded to the longest one.
     fn generate_batched(&self, inputs: &[String], params: &AbstractiveParams) -> Result<Vec<String>, Seq2SeqError> {
         let lengths: Vec<usize> = inputs.iter().map(|text| self.count_tokens(text) + 2).collect();
         let mut order: Vec<usize> = (0..inputs.len()).collect();
@@ -210,7 +215,7 @@ impl AbstractiveModel {
         };
         for i in order {
             // Sorted ascending, so this input is the group's longest.
-            if !group.is_empty() && lengths[i] * (group.len() + 1) > BATCH_TOKEN_BUDGET {
+            if !group.is_empty() && lengths[i] * (group.len() + 1) > PADDED_TOKENS_PER_CALL {
                 flush(&mut group, &mut results)?;
             }
             group.push(i);
@@ -220,9 +225,10 @@ impl AbstractiveModel {
     }
 }
 
-/// Padded input tokens one generation call may hold. Bounds memory (beams multiply it) and
-/// keeps padding waste low.
-const BATCH_TOKEN_BUDGET: usize = 8192;
+/// Padded input tokens (longest input x inputs) one generation call may hold. Bounds memory
+/// (beams multiply it) and keeps padding waste low. Not `--batch-tokens`, which bounds the
+/// estimated tokens of the requests a worker takes together; those are cut into calls here.
+const PADDED_TOKENS_PER_CALL: usize = 8192;
 
 /// Cuts `text` into pieces of at most `budget` tokens (as `count` measures them), breaking
 /// between sentences, and inside a sentence at spaces only when the sentence alone is too

@@ -33,17 +33,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::LazyLock;
 
+use crate::request::SummaryLength;
 use crate::text::clean::classify_sentences;
 use crate::text::segment::split_sentences;
-
-/// How long the summary should be.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum SummaryLength {
-    /// A fixed number of sentences (capped at the document's length).
-    Sentences(usize),
-    /// A fraction of the document's candidate sentences, rounded, at least 1.
-    Ratio(f32),
-}
 
 /// Which sentence similarity drives the ranking.
 #[derive(Debug, Clone, Copy)]

@@ -7,7 +7,7 @@ use clap::Parser;
 use newsgist::{
     config::{Cli, Command},
     proto::{self as pb, model_service_client::ModelServiceClient, summarizer_service_client::SummarizerServiceClient},
-    server::{self, ServerConfig, ServerError},
+    server::{self, ServerError},
 };
 use tokio::{sync::oneshot, task::JoinHandle};
 use tonic::transport::Channel;
@@ -27,11 +27,7 @@ impl TestServer {
         let Command::Serve(serve) = Cli::parse_from(args).command else {
             unreachable!()
         };
-        let config = ServerConfig {
-            engine: serve.engine.validate().expect("valid test configuration"),
-            request_timeout: Duration::from_secs(serve.request_timeout_secs),
-            shutdown_grace: Duration::from_secs(serve.shutdown_grace_secs),
-        };
+        let config = serve.server_config().expect("valid test configuration");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -1,0 +1,290 @@
+//! The service core. Every entry point (the gRPC services, `newsgist summarize`,
+//! `newsgist batch`) hands articles to one [`Service`], which validates them against the
+//! configured limits, admits them to the worker pool, holds them to their deadline and returns
+//! transport-neutral responses and errors. It owns the workers and knows when they are ready;
+//! it knows no transport type.
+
+use std::{
+    sync::{Arc, OnceLock},
+    time::{Duration, Instant},
+};
+
+use futures::{stream::BoxStream, Stream, StreamExt};
+use tokio::sync::watch;
+use tracing::{info_span, Instrument};
+
+use crate::{
+    config::EngineConfig,
+    engine::{Engine, StartError},
+    error::ServiceError,
+    pool::{PoolConfig, WorkerPool},
+    request::{Article, RawOptions, SummaryRequest},
+    response::SummaryResponse,
+};
+
+/// Items of one stream that may run at once, per worker: enough to keep every worker busy
+/// while the next item is read, few enough that one stream cannot crowd out other callers or
+/// trip admission control by itself.
+const STREAM_ITEMS_PER_WORKER: usize = 2;
+
+/// One article as a caller hands it in, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct Submission {
+    /// The caller's correlation id, echoed in the response.
+    pub request_id: String,
+    pub article: Article,
+    pub options: RawOptions,
+}
+
+/// A stream item's outcome, with the caller's tag.
+pub type Tagged<T> = (T, Result<SummaryResponse, ServiceError>);
+
+/// The order of a stream's results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamOrder {
+    /// Results in input order (archive jobs).
+    Input,
+    /// Each result as soon as it is ready (interactive streams).
+    Completion,
+}
+
+/// The summarisation service: configuration, workers and the request path.
+pub struct Service {
+    config: EngineConfig,
+    request_timeout: Option<Duration>,
+    pool: OnceLock<WorkerPool<Engine>>,
+}
+
+impl Service {
+    /// A service whose workers are not started yet (see [`Service::start_workers`]), so that
+    /// a server can answer health checks while models load. `request_timeout` bounds every
+    /// request; `None` lets requests take as long as they need (archive jobs).
+    pub fn new(config: EngineConfig, request_timeout: Option<Duration>) -> Service {
+        Service {
+            config,
+            request_timeout,
+            pool: OnceLock::new(),
+        }
+    }
+
+    /// A service with its workers started, for command-line jobs.
+    pub async fn start(config: EngineConfig, request_timeout: Option<Duration>) -> Result<Arc<Service>, StartError> {
+        let service = Arc::new(Service::new(config, request_timeout));
+        service.start_workers().await?;
+        Ok(service)
+    }
+
+    /// Starts `workers` threads, each loading and warming up its own models; returns once
+    /// all are ready. Call it once.
+    pub async fn start_workers(&self) -> Result<(), StartError> {
+        let config = self.config.clone();
+        let pool_config = PoolConfig {
+            workers: config.workers,
+            max_pending: config.max_pending,
+            max_batch: config.max_batch,
+            batch_budget: config.batch_tokens,
+        };
+        let pool = tokio::task::spawn_blocking(move || {
+            WorkerPool::start(pool_config, move |_| {
+                let mut engine = Engine::load(&config)?;
+                engine.warm_up()?;
+                Ok::<_, StartError>(engine)
+            })
+        })
+        .await
+        .map_err(|_| crate::pool::BuildPanicked)??;
+        if self.pool.set(pool).is_err() {
+            unreachable!("start_workers is called once");
+        }
+        Ok(())
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// True once the workers have started.
+    pub fn is_ready(&self) -> bool {
+        self.pool.get().is_some()
+    }
+
+    /// How many workers can take work, once they have started; it drops to zero while every
+    /// worker is being rebuilt after a crash.
+    pub fn live_workers(&self) -> Option<watch::Receiver<usize>> {
+        self.pool.get().map(WorkerPool::live_workers)
+    }
+
+    /// The deadline of a request that arrived at `arrived`: the request timeout, or the
+    /// caller's own timeout when that is sooner.
+    pub fn deadline(&self, arrived: Instant, caller_timeout: Option<Duration>) -> Option<Instant> {
+        let timeout = match (self.request_timeout, caller_timeout) {
+            (Some(ours), Some(theirs)) => Some(ours.min(theirs)),
+            (ours, theirs) => ours.or(theirs),
+        };
+        timeout.map(|t| arrived + t)
+    }
+
+    /// Validates and summarises one article. Past `deadline` the caller gets
+    /// DEADLINE_EXCEEDED, and a worker that has not started the request skips it.
+    pub async fn summarize(
+        &self,
+        submission: Submission,
+        deadline: Option<Instant>,
+    ) -> Result<SummaryResponse, ServiceError> {
+        let span = info_span!("summarize", request_id = %submission.request_id);
+        async {
+            let request = SummaryRequest::validate(
+                submission.request_id,
+                submission.article,
+                submission.options,
+                &self.config.defaults,
+                &self.config.limits,
+            )?;
+            let pool = self.pool.get().ok_or(ServiceError::Warming)?;
+            // The pool hands the current span to the worker, so its logs carry the request id.
+            Ok(pool.submit(request, deadline).await?)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Items of one stream that may run at once.
+    pub fn stream_concurrency(&self) -> usize {
+        (self.config.workers * STREAM_ITEMS_PER_WORKER)
+            .min(self.config.max_pending)
+            .max(1)
+    }
+
+    /// Summarises a stream of submissions, each tagged by the caller (`T`: a request id, a
+    /// line number) and each with the whole `caller_timeout` from when it is read. An item the
+    /// caller could not turn into a submission carries its error through; an error of the
+    /// stream itself (`E`, the transport's) is passed on as it comes.
+    pub fn summarize_stream<T, E, S>(
+        self: &Arc<Self>,
+        items: S,
+        order: StreamOrder,
+        caller_timeout: Option<Duration>,
+    ) -> BoxStream<'static, Result<Tagged<T>, E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        S: Stream<Item = Result<(T, Result<Submission, ServiceError>), E>> + Send + 'static,
+    {
+        let service = Arc::clone(self);
+        let results = items.map(move |item| {
+            let service = Arc::clone(&service);
+            async move {
+                let (tag, submission) = item?;
+                let result = match submission {
+                    Ok(submission) => {
+                        let deadline = service.deadline(Instant::now(), caller_timeout);
+                        service.summarize(submission, deadline).await
+                    }
+                    Err(err) => Err(err),
+                };
+                Ok((tag, result))
+            }
+        });
+        let concurrency = self.stream_concurrency();
+        match order {
+            StreamOrder::Input => results.buffered(concurrency).boxed(),
+            StreamOrder::Completion => results.buffer_unordered(concurrency).boxed(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn lean_config(workers: usize, max_pending: usize) -> EngineConfig {
+        use clap::Parser;
+        let workers = workers.to_string();
+        let max_pending = max_pending.to_string();
+        let cli = crate::config::Cli::parse_from([
+            "newsgist",
+            "serve",
+            "--workers",
+            &workers,
+            "--max-pending",
+            &max_pending,
+        ]);
+        let crate::config::Command::Serve(serve) = cli.command else {
+            unreachable!()
+        };
+        serve.engine.validate().unwrap()
+    }
+
+    fn submission(id: &str, body: &str) -> Submission {
+        Submission {
+            request_id: id.into(),
+            article: Article {
+                body: body.into(),
+                ..Article::default()
+            },
+            options: RawOptions::default(),
+        }
+    }
+
+    #[test]
+    fn the_sooner_of_the_two_timeouts_sets_the_deadline() {
+        let now = Instant::now();
+        let bounded = Service::new(lean_config(1, 4), Some(Duration::from_secs(10)));
+        assert_eq!(bounded.deadline(now, None), Some(now + Duration::from_secs(10)));
+        assert_eq!(
+            bounded.deadline(now, Some(Duration::from_secs(2))),
+            Some(now + Duration::from_secs(2))
+        );
+        assert_eq!(
+            bounded.deadline(now, Some(Duration::from_secs(60))),
+            Some(now + Duration::from_secs(10))
+        );
+        let unbounded = Service::new(lean_config(1, 4), None);
+        assert_eq!(unbounded.deadline(now, None), None);
+    }
+
+    #[test]
+    fn a_stream_runs_two_items_per_worker_within_admission() {
+        assert_eq!(Service::new(lean_config(1, 64), None).stream_concurrency(), 2);
+        assert_eq!(Service::new(lean_config(3, 64), None).stream_concurrency(), 6);
+        assert_eq!(Service::new(lean_config(3, 4), None).stream_concurrency(), 4);
+    }
+
+    #[tokio::test]
+    async fn requests_before_start_are_refused_as_unavailable_after_validation() {
+        let service = Service::new(lean_config(1, 4), None);
+        let err = service.summarize(submission("a", " "), None).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "validation comes first: {err}");
+        let err = service.summarize(submission("a", "Text."), None).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+        assert!(!service.is_ready() && service.live_workers().is_none());
+    }
+
+    #[tokio::test]
+    async fn an_input_ordered_stream_answers_every_item_in_order() {
+        let service = Service::start(lean_config(2, 8), None).await.unwrap();
+        assert_eq!(*service.live_workers().unwrap().borrow(), 2);
+        let bodies = [
+            "The mayor spoke on Monday. The council listened.",
+            " ",
+            "Rain fell in Paris.",
+        ];
+        let items = futures::stream::iter(
+            bodies
+                .into_iter()
+                .enumerate()
+                .map(|(i, body)| Ok::<_, std::convert::Infallible>((i, Ok(submission(&i.to_string(), body))))),
+        );
+        let results: Vec<_> = service
+            .summarize_stream(items, StreamOrder::Input, None)
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        let tags: Vec<usize> = results.iter().map(|(tag, _)| *tag).collect();
+        assert_eq!(tags, [0, 1, 2]);
+        assert_eq!(results[0].1.as_ref().unwrap().request_id, "0");
+        assert_eq!(results[1].1.as_ref().unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert!(results[2].1.as_ref().unwrap().extractive.is_some());
+    }
+}

@@ -1,43 +1,62 @@
 # newsgist: the two commands a fresh machine needs are `make run` and `make test`.
 SHELL := /bin/bash
 SHARED ?= ../shared
-PYTHON = $(shell sed -n 's/^NEWSGIST_PYTHON = "\(.*\)"/\1/p' .cargo/config.toml)
-MINILM = $(shell sed -n 's/^NEWSGIST_MINILM_DIR = "\(.*\)"/\1/p' .cargo/config.toml)
-LISTEN ?= 127.0.0.1:50051
+PYTHON = $(shell sed -n 's/^NEWSGIST_PYTHON = "\(.*\)"/\1/p' .cargo/config.toml 2>/dev/null)
+MINILM = $(shell sed -n 's/^NEWSGIST_MINILM_DIR = "\(.*\)"/\1/p' .cargo/config.toml 2>/dev/null)
+# Empty: the server's own default (config::defaults::LISTEN).
+LISTEN ?=
+LISTEN_FLAG = $(if $(LISTEN),--listen $(LISTEN))
 
-.PHONY: setup build run test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive bench-abstractive-load
+.PHONY: setup setup-lean build build-full run run-full test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive bench-abstractive-load
 
-## Install whatever is missing (PyTorch 2.4.0 for libtorch, the MiniLM package, fixtures).
+## Install whatever is missing for the full build and the tests (PyTorch 2.4.0 for libtorch,
+## the MiniLM package, the Python tools, the tiny model fixtures).
 setup:
 	@scripts/setup.sh
 
-build: setup
+## Only what the lean build needs: a Rust toolchain and a C compiler. No PyTorch.
+setup-lean:
+	@scripts/setup.sh --lean
+
+## The lean binary: no libtorch; lexical extractive summaries and key facts.
+build: setup-lean
+	cargo build --release --no-default-features
+
+## The full binary: also abstractive summaries, sentence embeddings and NER models.
+build-full: setup
 	cargo build --release
 
-## Set up, build and serve on the embedded offline default (lexical extractive, key facts,
-## plus semantic/hybrid extractive through the bundled all-MiniLM-L6-v2).
+## Set up, build and serve the embedded offline default (lexical extractive, key facts)
+## without downloading PyTorch.
 run: build
-	./target/release/newsgist serve --listen $(LISTEN) --embedding-model-dir "$(MINILM)"
+	./target/release/newsgist serve $(LISTEN_FLAG)
 
-## Set up, build and run every test.
+## Set up PyTorch, build with models and serve, adding semantic/hybrid extractive through
+## the bundled all-MiniLM-L6-v2.
+run-full: build-full
+	./target/release/newsgist serve $(LISTEN_FLAG) --embedding-model-dir "$(MINILM)"
+
+## Set up, build and run every test, in the full build and in the lean one.
 test: setup
 	cargo test -- --test-threads 2
+	cargo test --no-default-features -- --test-threads 2
 
 lint: setup
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --no-default-features -- -D warnings
 
 ## ROUGE of the extractive summaries on the dev set (cnndm 3 sentences, xsum 1, bbc 40%).
-eval-summaries: build
+eval-summaries: build setup
 	scripts/eval_summaries.sh "$(SHARED)" "$(PYTHON)"
 
 ## Key-fact scores on the Giveme5W1H dev set.
-eval-keyfacts: build
+eval-keyfacts: build setup
 	./target/release/newsgist batch --input $(SHARED)/data/keyfacts/dev.jsonl --output target/keyfacts-dev.jsonl --outputs key-facts
 	"$(PYTHON)" $(SHARED)/tools/score_keyfacts.py $(SHARED)/data/keyfacts/dev.jsonl target/keyfacts-dev.jsonl
 
 ## p50/p99 latency of 1,000 sequential extractive requests over gRPC.
-bench-latency: build
+bench-latency: setup
 	cargo bench --bench grpc_latency
 
 BENCH_MODEL ?= $(HOME)/.cache/newsgist/models/bart-large-cnn-random

@@ -1,6 +1,7 @@
 //! Compiles the protobuf API with a pure-Rust compiler (no system `protoc`), keeps the
-//! descriptor set for gRPC server reflection, and adds libtorch's directory to the rpath so
-//! every binary (server, tests, benches) runs without `LD_LIBRARY_PATH`.
+//! descriptor set for gRPC server reflection, and, in builds with the `torch` feature, adds
+//! libtorch's directory to the rpath so every binary (server, tests, benches) runs without
+//! `LD_LIBRARY_PATH`.
 
 use std::{env, path::PathBuf};
 
@@ -19,7 +20,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile_fds(descriptors)?;
 
     println!("cargo:rerun-if-env-changed=LIBTORCH");
-    if let Ok(libtorch) = env::var("LIBTORCH") {
+    let with_torch = env::var_os("CARGO_FEATURE_TORCH").is_some();
+    if let (true, Ok(libtorch)) = (with_torch, env::var("LIBTORCH")) {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{libtorch}/lib");
     }
     Ok(())

@@ -2,8 +2,12 @@
 # Installs whatever is missing for building, running and testing newsgist, and is quick when
 # nothing is: a Python environment with PyTorch 2.4.0 (libtorch for rust-bert), cached by
 # version outside the clone; cargo's environment pointing at it; the tiny model fixtures.
+# With --lean it stops after the Rust toolchain and a C compiler: what a build without the
+# `torch` feature (`cargo build --no-default-features`, `make run`) needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+LEAN=0
+[ "${1:-}" = "--lean" ] && LEAN=1
 
 TORCH_VERSION=2.4.0
 CACHE="${NEWSGIST_CACHE:-$HOME/.cache/newsgist}"
@@ -19,15 +23,17 @@ if ! cargo --version >/dev/null 2>&1; then
 fi
 
 need_apt=()
-for tool in g++ python3; do
-  command -v "$tool" >/dev/null || need_apt+=("$tool")
-done
-python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+command -v g++ >/dev/null || need_apt+=(g++)
+if ((! LEAN)); then
+  command -v python3 >/dev/null || need_apt+=(python3)
+  python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+fi
 if ((${#need_apt[@]})); then
   echo "setup: installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}"
 fi
+((LEAN)) && exit 0
 
 want="$(sha256sum "$REQS" | cut -d' ' -f1)"
 if [ ! -x "$PY" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then

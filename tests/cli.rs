@@ -119,3 +119,42 @@ fn bad_settings_stop_start_up_with_a_message() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--workers must be at least 1"));
 }
+
+#[test]
+fn batch_rows_name_the_code_of_each_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    let output_path = dir.path().join("out.jsonl");
+    let line = serde_json::json!({"id": 7, "body": common::ARTICLE_BODY}).to_string();
+    std::fs::write(&input, format!("{line}\n")).unwrap();
+    let status = newsgist()
+        .args(["batch", "--input", input.to_str().unwrap(), "--output", output_path.to_str().unwrap()])
+        .args(["--outputs", "abstractive"])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let row: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&output_path).unwrap().trim()).unwrap();
+    assert_eq!(row["id"], "7", "numeric ids become strings");
+    assert_eq!(row["error"]["code"], "FAILED_PRECONDITION", "{row}");
+    let expected = if cfg!(feature = "torch") {
+        "--model-dir"
+    } else {
+        "without the `torch` feature"
+    };
+    assert!(row["error"]["message"].as_str().unwrap().contains(expected), "{row}");
+}
+
+#[cfg(not(feature = "torch"))]
+#[test]
+fn a_lean_binary_refuses_model_flags_and_says_why() {
+    let output = newsgist()
+        .args(["serve", "--model-dir", "/models/bart", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--model-dir needs libtorch models") && stderr.contains("without the `torch` feature"),
+        "{stderr}"
+    );
+}

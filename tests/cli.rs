@@ -128,7 +128,13 @@ fn batch_rows_name_the_code_of_each_failure() {
     let line = serde_json::json!({"id": 7, "body": common::ARTICLE_BODY}).to_string();
     std::fs::write(&input, format!("{line}\n")).unwrap();
     let status = newsgist()
-        .args(["batch", "--input", input.to_str().unwrap(), "--output", output_path.to_str().unwrap()])
+        .args([
+            "batch",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output_path.to_str().unwrap(),
+        ])
         .args(["--outputs", "abstractive"])
         .output()
         .unwrap();

@@ -288,7 +288,11 @@ async fn server_info_reports_defaults_and_limits_from_the_configuration() {
     );
     let list = server.list_models().await;
     let names: Vec<&str> = list.iter().map(|m| m.name.as_str()).collect();
-    assert_eq!(names, ["lexical", "key-facts"], "the embedded models, and nothing else unasked");
+    assert_eq!(
+        names,
+        ["lexical", "key-facts"],
+        "the embedded models, and nothing else unasked"
+    );
     assert!(list.iter().all(|m| m.loaded && m.default));
 }
 

@@ -169,3 +169,55 @@ pub async fn shutdown_signal() {
         () = terminate => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+
+    use super::*;
+
+    /// Health's status for the whole server, asked over a real connection.
+    async fn status(client: &mut HealthClient<tonic::transport::Channel>) -> i32 {
+        let request = HealthCheckRequest { service: String::new() };
+        client.check(request).await.unwrap().into_inner().status
+    }
+
+    async fn eventually(client: &mut HealthClient<tonic::transport::Channel>, wanted: ServingStatus) {
+        for _ in 0..100 {
+            if status(client).await == wanted as i32 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("health never reported {wanted:?}");
+    }
+
+    #[tokio::test]
+    async fn health_follows_the_live_worker_count() {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(
+            Server::builder()
+                .add_service(health_service)
+                .serve_with_incoming(TcpIncoming::from(listener)),
+        );
+        let (live_tx, live) = watch::channel(2);
+        tokio::spawn(follow_live_workers(health, live));
+        let channel = tonic::transport::Channel::from_shared(url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut client = HealthClient::new(channel);
+        eventually(&mut client, ServingStatus::Serving).await;
+        live_tx.send(1).unwrap();
+        eventually(&mut client, ServingStatus::Serving).await;
+        live_tx.send(0).unwrap();
+        eventually(&mut client, ServingStatus::NotServing).await;
+        live_tx.send(1).unwrap();
+        eventually(&mut client, ServingStatus::Serving).await;
+    }
+}

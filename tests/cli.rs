@@ -2,10 +2,25 @@
 
 mod common;
 
-use std::process::Command;
+use std::{path::Path, process::Command};
 
 fn newsgist() -> Command {
     Command::new(env!("CARGO_BIN_EXE_newsgist"))
+}
+
+/// Runs `newsgist batch` from `input` to `output` with `flags`.
+fn batch(input: &Path, output: &Path, flags: &[&str]) -> std::process::Output {
+    newsgist()
+        .args([
+            "batch",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+        ])
+        .args(flags)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -70,18 +85,7 @@ fn batch_writes_one_row_per_article_in_order_and_keeps_bad_lines_as_errors() {
     bytes.extend_from_slice(b"{\"id\": \"bad-utf8\", \"body\": \"caf\xe9\"}\n");
     std::fs::write(&input, bytes).unwrap();
 
-    let status = newsgist()
-        .args([
-            "batch",
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            output_path.to_str().unwrap(),
-            "--ratio",
-            "0.4",
-        ])
-        .output()
-        .unwrap();
+    let status = batch(&input, &output_path, &["--ratio", "0.4"]);
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     let stderr = String::from_utf8_lossy(&status.stderr);
     assert!(
@@ -127,17 +131,7 @@ fn batch_rows_name_the_code_of_each_failure() {
     let output_path = dir.path().join("out.jsonl");
     let line = serde_json::json!({"id": 7, "body": common::ARTICLE_BODY}).to_string();
     std::fs::write(&input, format!("{line}\n")).unwrap();
-    let status = newsgist()
-        .args([
-            "batch",
-            "--input",
-            input.to_str().unwrap(),
-            "--output",
-            output_path.to_str().unwrap(),
-        ])
-        .args(["--outputs", "abstractive"])
-        .output()
-        .unwrap();
+    let status = batch(&input, &output_path, &["--outputs", "abstractive"]);
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     let row: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&output_path).unwrap().trim()).unwrap();
     assert_eq!(row["id"], "7", "numeric ids become strings");

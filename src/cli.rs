@@ -1,24 +1,20 @@
 //! The `newsgist` command: `serve`, `summarize` and `batch`.
 
 use std::{
-    io::{BufRead, BufReader, IsTerminal, Read, Write},
+    io::{Read, Write},
     path::Path,
     process::ExitCode,
-    time::Instant,
 };
 
-use chrono::{DateTime, NaiveDate, Utc};
-use futures::StreamExt;
-use serde::{Deserialize, Serialize};
-
 use crate::{
-    config::{self, BatchArgs, Command, LogFormat, ModelsCommand, OutputFormat, ServeArgs, SummarizeArgs},
-    error::ServiceError,
+    archive::input::{self, FieldNames},
+    batch::{self, BatchError},
+    config::{self, BatchArgs, Command, ConfigError, LogFormat, ModelsCommand, OutputFormat, ServeArgs, SummarizeArgs},
     models::{hub, manifest},
-    request::{Article, InvalidRequest},
+    request::Article,
     response::{FactField, SummaryResponse},
     server,
-    service::{Service, StreamOrder, Submission},
+    service::{Service, Submission},
 };
 
 /// Runs the command line; the process exit code says whether it worked.
@@ -40,6 +36,11 @@ pub fn run() -> ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::Summarize(args) => summarize(args).await,
             Command::Batch(args) => batch(args).await,
+            Command::Merge(args) => {
+                let report = batch::merge(&args)?;
+                eprintln!("newsgist merge: {} parts -> {}", report.parts, report.output.display());
+                Ok(())
+            }
             Command::Models { command } => tokio::task::spawn_blocking(move || models(command)).await?,
         }
     });
@@ -47,7 +48,13 @@ pub fn run() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("newsgist: {err:#}");
-            ExitCode::FAILURE
+            // 2: the command cannot work as given; schedulers should not retry it.
+            let code = match (err.downcast_ref::<BatchError>(), err.downcast_ref::<ConfigError>()) {
+                (Some(batch), _) => batch.exit_code(),
+                (None, Some(_)) => 2,
+                (None, None) => 1,
+            };
+            ExitCode::from(code)
         }
     }
 }
@@ -99,59 +106,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An article as JSON input gives it (summarize's JSON files and batch lines).
-#[derive(Debug, Default, Deserialize)]
-struct ArticleRow {
-    #[serde(default)]
-    id: serde_json::Value,
-    #[serde(default)]
-    title: Option<String>,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    url: Option<String>,
-    #[serde(default)]
-    published_at: Option<String>,
-    #[serde(default)]
-    language: Option<String>,
-}
-
-impl ArticleRow {
-    fn id(&self) -> String {
-        match &self.id {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => String::new(),
-            other => other.to_string(),
-        }
-    }
-
-    fn into_article(self) -> anyhow::Result<Article> {
-        Ok(Article {
-            id: self.id(),
-            title: self.title.unwrap_or_default(),
-            body: self.body.unwrap_or_default(),
-            url: self.url.unwrap_or_default(),
-            published_at: self.published_at.as_deref().map(parse_time).transpose()?,
-            language: self.language.unwrap_or_default(),
-        })
-    }
-}
-
-/// Reads RFC 3339, "YYYY-MM-DD HH:MM:SS" or "YYYY-MM-DD" (taken as UTC).
-fn parse_time(text: &str) -> anyhow::Result<DateTime<Utc>> {
-    let text = text.trim();
-    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
-        return Ok(time.with_timezone(&Utc));
-    }
-    if let Ok(time) = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S") {
-        return Ok(time.and_utc());
-    }
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
-    }
-    anyhow::bail!("cannot read time {text:?}: use RFC 3339 (2018-06-19T08:00:00Z) or YYYY-MM-DD")
-}
-
 fn read_utf8(path: &Path) -> anyhow::Result<String> {
     let mut bytes = Vec::new();
     if path == Path::new("-") {
@@ -172,19 +126,18 @@ async fn summarize(args: SummarizeArgs) -> anyhow::Result<()> {
     let config = args.engine.validate()?;
     let text = read_utf8(&args.input)?;
     let article = if text.trim_start().starts_with('{') {
-        serde_json::from_str::<ArticleRow>(&text)
-            .map_err(|err| {
-                anyhow::anyhow!(
-                    "{} looks like JSON but is not an article object: {err}",
-                    args.input.display()
-                )
-            })?
-            .into_article()?
+        let (_, article) = input::article_from_json(&text, &FieldNames::default());
+        article.map_err(|err| anyhow::anyhow!("{}: {err}", args.input.display()))?
     } else {
         Article {
             title: args.title.clone().unwrap_or_default(),
             body: text,
-            published_at: args.published_at.as_deref().map(parse_time).transpose()?,
+            published_at: args
+                .published_at
+                .as_deref()
+                .map(input::parse_time)
+                .transpose()
+                .map_err(anyhow::Error::msg)?,
             ..Article::default()
         }
     };
@@ -193,8 +146,11 @@ async fn summarize(args: SummarizeArgs) -> anyhow::Result<()> {
         article,
         options: args.request.options(),
     };
-    let service = Service::start(config, None).await?;
-    let response = service.summarize(submission, None).await?;
+    // Bad input is refused before any model loads.
+    let service = Service::new(config, None);
+    let request = service.validate(submission)?;
+    service.start_workers().await?;
+    let response = service.run(request, None).await?;
     let mut stdout = std::io::stdout().lock();
     match args.format {
         OutputFormat::Json => writeln!(stdout, "{}", serde_json::to_string_pretty(&response)?)?,
@@ -244,127 +200,16 @@ fn write_text(out: &mut impl Write, response: &SummaryResponse) -> std::io::Resu
     Ok(())
 }
 
-/// One output line of `batch`: the response with the article's id, or the error.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum BatchRow {
-    Done {
-        id: String,
-        #[serde(flatten)]
-        response: SummaryResponse,
-    },
-    Failed {
-        id: String,
-        line: usize,
-        error: BatchError,
-    },
-}
-
-#[derive(Serialize)]
-struct BatchError {
-    code: &'static str,
-    message: String,
-}
-
 async fn batch(args: BatchArgs) -> anyhow::Result<()> {
-    let input = std::fs::File::open(&args.input)
-        .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", args.input.display()))?;
-    let lines: Vec<Vec<u8>> = BufReader::new(input).split(b'\n').collect::<Result<_, _>>()?;
-    let lines: Vec<(usize, Vec<u8>)> = lines
-        .into_iter()
-        .enumerate()
-        .filter(|(_, l)| !l.trim_ascii().is_empty())
-        .map(|(i, l)| (i + 1, l))
-        .collect();
-    let config = args.engine.validate()?;
-    let output = std::fs::File::create(&args.output)
-        .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", args.output.display()))?;
-    let mut output = std::io::BufWriter::new(output);
-    let service = Service::start(config, None).await?;
-    let progress = progress_bar(lines.len() as u64);
-    let started = Instant::now();
-    let options = args.request.options();
-    let submissions = futures::stream::iter(lines).map(move |(line, bytes)| {
-        let (id, submission) = read_row(&bytes, &options);
-        Ok::<_, std::convert::Infallible>(((line, id), submission))
-    });
-    let mut rows = service.summarize_stream(submissions, StreamOrder::Input, None);
-    let (mut done, mut failed) = (0usize, 0usize);
-    while let Some(row) = rows.next().await {
-        let Ok(((line, id), result)) = row;
-        let row = match result {
-            Ok(response) => {
-                done += 1;
-                BatchRow::Done { id, response }
-            }
-            Err(err) => {
-                failed += 1;
-                BatchRow::Failed {
-                    id,
-                    line,
-                    error: BatchError {
-                        code: err.kind().name(),
-                        message: err.to_string(),
-                    },
-                }
-            }
-        };
-        serde_json::to_writer(&mut output, &row)?;
-        output.write_all(b"\n")?;
-        progress.inc(1);
-    }
-    output.flush()?;
-    progress.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64();
+    let report = batch::run(args).await?;
     eprintln!(
-        "newsgist batch: {done} articles summarised, {failed} failed, in {seconds:.2} s ({:.1} articles/s) -> {}",
-        (done + failed) as f64 / seconds.max(1e-9),
-        args.output.display()
+        "newsgist batch: {} articles summarised, {} failed, in {:.2} s ({:.1} articles/s) -> {}",
+        report.rows - report.failed,
+        report.failed,
+        report.seconds,
+        report.rows_per_second,
+        report.output.display()
     );
+    println!("{}", serde_json::to_string(&report)?);
     Ok(())
-}
-
-/// One input line as a submission, with the article's id (empty when the line has none).
-fn read_row(bytes: &[u8], options: &crate::request::RawOptions) -> (String, Result<Submission, ServiceError>) {
-    let unreadable = |message: String| ServiceError::from(InvalidRequest::Unreadable(message));
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(err) => {
-            return (
-                String::new(),
-                Err(unreadable(format!("line is not valid UTF-8: {err}"))),
-            )
-        }
-    };
-    let row: ArticleRow = match serde_json::from_str(text) {
-        Ok(row) => row,
-        Err(err) => {
-            return (
-                String::new(),
-                Err(unreadable(format!("line is not a JSON article: {err}"))),
-            )
-        }
-    };
-    let id = row.id();
-    let submission = row
-        .into_article()
-        .map(|article| Submission {
-            request_id: id.clone(),
-            article,
-            options: options.clone(),
-        })
-        .map_err(|err| unreadable(err.to_string()));
-    (id, submission)
-}
-
-fn progress_bar(len: u64) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} articles  {per_sec}  eta {eta}")
-            .expect("valid progress template"),
-    );
-    bar
 }

@@ -11,13 +11,16 @@ use std::{
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::{
+    archive::FileFormat,
     models::{hub, manifest::manifest, ModelError, ModelProfile, Placement},
     request::{AbstractiveParams, ExtractiveMode, Outputs, RawOptions, RequestDefaults, RequestLimits},
 };
 
-/// Defaults of the settings, each defined here once: the flags, the README's configuration
-/// table and `GetServerInfo` all read these.
+/// Defaults of the settings, each defined here once; the flags' defaults are these (the
+/// README's configuration table quotes them).
 pub mod defaults {
+    use crate::request::ExtractiveMode;
+
     pub const LISTEN: &str = "127.0.0.1:50051";
     pub const REQUEST_TIMEOUT_SECS: u64 = 120;
     pub const SHUTDOWN_GRACE_SECS: u64 = 30;
@@ -29,6 +32,9 @@ pub mod defaults {
     pub const MAX_BODY_BYTES: usize = 1 << 20;
     pub const SENTENCES: u32 = 3;
     pub const FACTS: u32 = 5;
+    pub const EXTRACTIVE_MODE: ExtractiveMode = ExtractiveMode::Lexical;
+    /// Rows per committed chunk of an archive job.
+    pub const CHUNK_ROWS: u64 = 1000;
 }
 
 /// Per-request limits that are not settings.
@@ -69,8 +75,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Summarise one article (a text file, a JSON article, or `-` for stdin).
     Summarize(SummarizeArgs),
-    /// Summarise a JSON Lines archive: one article per line in, one result per line out.
+    /// Summarise an archive (JSON Lines or Parquet): streaming, resumable, shardable.
     Batch(BatchArgs),
+    /// Join the shard outputs of `batch --shards N` into one file.
+    Merge(MergeArgs),
     /// Named abstractive model profiles (models/manifest.toml) in the Hugging Face cache.
     Models {
         #[command(subcommand)]
@@ -131,9 +139,10 @@ pub struct EngineArgs {
     /// Run models in half precision (GPU only).
     #[arg(long, env = "NEWSGIST_HALF")]
     pub half: bool,
-    /// Worker threads, each owning its own copy of the models.
-    #[arg(long, env = "NEWSGIST_WORKERS", default_value_t = defaults::WORKERS)]
-    pub workers: usize,
+    /// Worker threads, each owning its own copy of the models. Default: 1 (`batch` without
+    /// models: one per core).
+    #[arg(long, env = "NEWSGIST_WORKERS")]
+    pub workers: Option<usize>,
     /// libtorch threads per worker. Default: CPU cores divided by workers.
     #[arg(long, env = "NEWSGIST_INTRA_OP_THREADS")]
     pub intra_op_threads: Option<usize>,
@@ -155,7 +164,7 @@ pub struct EngineArgs {
     #[arg(long, env = "NEWSGIST_DEFAULT_SENTENCES", default_value_t = defaults::SENTENCES)]
     pub default_sentences: u32,
     /// Extractive ranking when a request does not say.
-    #[arg(long, env = "NEWSGIST_EXTRACTIVE_MODE", value_enum, default_value_t = ExtractiveMode::Lexical)]
+    #[arg(long, env = "NEWSGIST_EXTRACTIVE_MODE", value_enum, default_value_t = defaults::EXTRACTIVE_MODE)]
     pub extractive_mode: ExtractiveMode,
     /// Key facts returned when a request does not say.
     #[arg(long, env = "NEWSGIST_DEFAULT_FACTS", default_value_t = defaults::FACTS)]
@@ -226,16 +235,77 @@ pub struct SummarizeArgs {
 
 #[derive(Debug, Args)]
 pub struct BatchArgs {
-    /// JSON Lines input: one object per line with id, title, body, published_at, url.
+    /// Archive to read: JSON Lines (`.jsonl`, `.jsonl.gz`, `.jsonl.zst`) or Apache Parquet
+    /// (`.parquet`), one article per line or row.
     #[arg(long)]
     pub input: PathBuf,
-    /// JSON Lines output: one result per input line, in input order.
+    /// Where results go, one row per input row in input order, in the format its extension
+    /// names. With --shards above 1: a directory the shards share, each writing its
+    /// `part-IIIII-of-NNNNN` file (`newsgist merge` joins them).
     #[arg(long)]
     pub output: PathBuf,
+    /// Input format, when the extension does not say.
+    #[arg(long, value_enum)]
+    pub input_format: Option<FileFormat>,
+    /// Output format, when the extension does not say (default for a shard directory: the
+    /// input's).
+    #[arg(long, value_enum)]
+    pub output_format: Option<FileFormat>,
+    /// Field (JSON) or column (Parquet) holding the article's id.
+    #[arg(long, default_value = "id")]
+    pub id_field: String,
+    #[arg(long, default_value = "title")]
+    pub title_field: String,
+    #[arg(long, default_value = "body")]
+    pub body_field: String,
+    /// Publication time: RFC 3339 or YYYY-MM-DD text, Unix seconds, or a Parquet timestamp
+    /// or date.
+    #[arg(long, default_value = "published_at")]
+    pub published_field: String,
+    #[arg(long, default_value = "url")]
+    pub url_field: String,
+    #[arg(long, default_value = "language")]
+    pub language_field: String,
+    /// Split the input into this many deterministic, contiguous shards and process one.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub shards: u32,
+    /// The shard to process, from 0 (a Kubernetes Indexed Job sets JOB_COMPLETION_INDEX).
+    #[arg(long, env = "JOB_COMPLETION_INDEX")]
+    pub shard_index: Option<u32>,
+    /// Rows per committed chunk: a rerun after an interruption repeats at most this many.
+    #[arg(long, default_value_t = defaults::CHUNK_ROWS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk_rows: u64,
+    /// Start over: discard a finished output or an unfinished run's progress.
+    #[arg(long)]
+    pub restart: bool,
+    /// Where failed rows also go, with code and message. Default: the output's path with
+    /// `.dead-letter.jsonl` appended.
+    #[arg(long)]
+    pub dead_letter: Option<PathBuf>,
+    /// Stop with exit status 3 once more than this many rows have failed.
+    #[arg(long)]
+    pub max_failures: Option<u64>,
+    /// Send the rows to running newsgist servers (host:port, comma-separated) instead of
+    /// running models here.
+    #[arg(long, value_delimiter = ',')]
+    pub server: Vec<String>,
     #[command(flatten)]
     pub request: RequestArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The directory the shards of a `batch --shards N` run wrote.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// The joined file; its dead letters go beside it (`.dead-letter.jsonl` appended).
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// A setting that cannot work, found at start-up.
@@ -375,8 +445,9 @@ impl EngineArgs {
     /// Checks every setting and reads each model directory's config, so that a bad setting
     /// stops start-up with a message instead of failing requests later.
     pub fn validate(&self) -> Result<EngineConfig, ConfigError> {
+        let workers = self.workers.unwrap_or(defaults::WORKERS);
         for (name, value) in [
-            ("--workers", self.workers),
+            ("--workers", workers),
             ("--max-pending", self.max_pending),
             ("--max-body-bytes", self.max_body_bytes),
         ] {
@@ -395,17 +466,17 @@ impl EngineArgs {
         if self.extractive_mode != ExtractiveMode::Lexical && self.embedding_model_dir.is_none() {
             return Err(ConfigError::ModeNeedsEmbeddings(self.extractive_mode));
         }
-        if self.max_pending < self.workers {
+        if self.max_pending < workers {
             return Err(ConfigError::PendingBelowWorkers {
                 max_pending: self.max_pending,
-                workers: self.workers,
+                workers,
             });
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let intra_op_threads = match self.intra_op_threads {
             Some(0) => return Err(ConfigError::Zero("--intra-op-threads")),
             Some(n) => n,
-            None => (cores / self.workers).max(1),
+            None => (cores / workers).max(1),
         };
         let placement = Placement::new(&self.device, self.half)?;
         let mut profiles: Vec<ModelProfile> = Vec::new();
@@ -455,7 +526,7 @@ impl EngineArgs {
             embedding_dir: self.embedding_model_dir.clone(),
             ner_dir: self.ner_model_dir.clone(),
             placement,
-            workers: self.workers,
+            workers,
             intra_op_threads,
             max_pending: self.max_pending,
             max_batch: self.max_batch,
@@ -474,6 +545,14 @@ impl EngineArgs {
                 abstractive_profiles: names,
             },
         })
+    }
+
+    /// True when these settings load any model beyond the embedded ones.
+    pub fn loads_models(&self) -> bool {
+        !self.model_dirs.is_empty()
+            || self.model.is_some()
+            || self.embedding_model_dir.is_some()
+            || self.ner_model_dir.is_some()
     }
 
     /// A build without libtorch refuses, at start-up, every setting that needs it.
@@ -562,7 +641,7 @@ mod tests {
         let Command::Serve(serve) = cli.command else {
             panic!("not serve")
         };
-        assert_eq!(serve.engine.workers, 2, "the flag wins over the file");
+        assert_eq!(serve.engine.workers, Some(2), "the flag wins over the file");
         assert_eq!(serve.engine.max_pending, 9);
         assert_eq!(serve.listen.port(), 7000);
     }

@@ -19,6 +19,9 @@ pub enum ServiceError {
     Engine(#[from] EngineError),
     #[error("the server is still loading its models: retry once health reports SERVING")]
     Warming,
+    /// A remote newsgist server's answer for one article (`batch --server`), with its kind.
+    #[error("{message}")]
+    Remote { kind: ErrorKind, message: String },
 }
 
 impl From<SubmitError<EngineError>> for ServiceError {
@@ -95,6 +98,7 @@ impl ServiceError {
                 EngineError::Abstractive(_) | EngineError::Embedding(_) => ErrorKind::Internal,
             },
             ServiceError::Warming => ErrorKind::Unavailable,
+            ServiceError::Remote { kind, .. } => *kind,
         }
     }
 }

@@ -4,6 +4,8 @@
 //! Every entry point calls [`service::Service`]; the libtorch models (abstractive summaries,
 //! sentence embeddings, the optional NER model) are built only with the `torch` feature.
 
+pub mod archive;
+pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod engine;
@@ -13,6 +15,7 @@ pub mod models;
 pub mod nlp;
 pub mod pool;
 pub mod proto;
+pub mod remote;
 pub mod request;
 pub mod response;
 #[cfg(feature = "torch")]

@@ -5,12 +5,12 @@
 //! it knows no transport type.
 
 use std::{
-    sync::{Arc, OnceLock},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use futures::{stream::BoxStream, Stream, StreamExt};
-use tokio::sync::watch;
+use tokio::sync::{watch, OnceCell};
 use tracing::{info_span, Instrument};
 
 use crate::{
@@ -23,8 +23,8 @@ use crate::{
 };
 
 /// Items of one stream that may run at once, per worker: enough to keep every worker busy
-/// while the next item is read, few enough that one stream cannot crowd out other callers or
-/// trip admission control by itself.
+/// while the next item is read. A stream also takes at most half of `--max-pending`, so that
+/// it cannot crowd out other callers or trip admission control by itself.
 const STREAM_ITEMS_PER_WORKER: usize = 2;
 
 /// One article as a caller hands it in, before validation.
@@ -52,7 +52,7 @@ pub enum StreamOrder {
 pub struct Service {
     config: EngineConfig,
     request_timeout: Option<Duration>,
-    pool: OnceLock<WorkerPool<Engine>>,
+    pool: OnceCell<WorkerPool<Engine>>,
 }
 
 impl Service {
@@ -63,7 +63,7 @@ impl Service {
         Service {
             config,
             request_timeout,
-            pool: OnceLock::new(),
+            pool: OnceCell::new(),
         }
     }
 
@@ -75,8 +75,13 @@ impl Service {
     }
 
     /// Starts `workers` threads, each loading and warming up its own models; returns once
-    /// all are ready. Call it once.
+    /// all are ready. Later calls find them started.
     pub async fn start_workers(&self) -> Result<(), StartError> {
+        self.pool.get_or_try_init(|| self.build_pool()).await?;
+        Ok(())
+    }
+
+    async fn build_pool(&self) -> Result<WorkerPool<Engine>, StartError> {
         let config = self.config.clone();
         let pool_config = PoolConfig {
             workers: config.workers,
@@ -84,7 +89,7 @@ impl Service {
             max_batch: config.max_batch,
             batch_budget: config.batch_tokens,
         };
-        let pool = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             WorkerPool::start(pool_config, move |_| {
                 let mut engine = Engine::load(&config)?;
                 engine.warm_up()?;
@@ -92,20 +97,17 @@ impl Service {
             })
         })
         .await
-        .map_err(|_| crate::pool::BuildPanicked)??;
-        if self.pool.set(pool).is_err() {
-            unreachable!("start_workers is called once");
-        }
-        Ok(())
+        .map_err(|_| crate::pool::BuildPanicked)?
     }
 
     pub fn config(&self) -> &EngineConfig {
         &self.config
     }
 
-    /// True once the workers have started.
+    /// True while a worker can take work: the workers have started and not all of them
+    /// are being rebuilt.
     pub fn is_ready(&self) -> bool {
-        self.pool.get().is_some()
+        self.live_workers().is_some_and(|live| *live.borrow() > 0)
     }
 
     /// How many workers can take work, once they have started; it drops to zero while every
@@ -121,7 +123,20 @@ impl Service {
             (Some(ours), Some(theirs)) => Some(ours.min(theirs)),
             (ours, theirs) => ours.or(theirs),
         };
-        timeout.map(|t| arrived + t)
+        // A timeout too large to add is no timeout.
+        timeout.and_then(|t| arrived.checked_add(t))
+    }
+
+    /// Checks a submission against the configured limits and fills in defaults; works
+    /// before the workers start, so that a command-line job can refuse bad input at once.
+    pub fn validate(&self, submission: Submission) -> Result<SummaryRequest, ServiceError> {
+        Ok(SummaryRequest::validate(
+            submission.request_id,
+            submission.article,
+            submission.options,
+            &self.config.defaults,
+            &self.config.limits,
+        )?)
     }
 
     /// Validates and summarises one article. Past `deadline` the caller gets
@@ -132,26 +147,26 @@ impl Service {
         deadline: Option<Instant>,
     ) -> Result<SummaryResponse, ServiceError> {
         let span = info_span!("summarize", request_id = %submission.request_id);
-        async {
-            let request = SummaryRequest::validate(
-                submission.request_id,
-                submission.article,
-                submission.options,
-                &self.config.defaults,
-                &self.config.limits,
-            )?;
-            let pool = self.pool.get().ok_or(ServiceError::Warming)?;
-            // The pool hands the current span to the worker, so its logs carry the request id.
-            Ok(pool.submit(request, deadline).await?)
-        }
-        .instrument(span)
-        .await
+        async { self.run(self.validate(submission)?, deadline).await }
+            .instrument(span)
+            .await
+    }
+
+    /// Summarises a validated request.
+    pub async fn run(
+        &self,
+        request: SummaryRequest,
+        deadline: Option<Instant>,
+    ) -> Result<SummaryResponse, ServiceError> {
+        let pool = self.pool.get().ok_or(ServiceError::Warming)?;
+        // The pool hands the current span to the worker, so its logs carry the request id.
+        Ok(pool.submit(request, deadline).await?)
     }
 
     /// Items of one stream that may run at once.
     pub fn stream_concurrency(&self) -> usize {
         (self.config.workers * STREAM_ITEMS_PER_WORKER)
-            .min(self.config.max_pending)
+            .min(self.config.max_pending / 2)
             .max(1)
     }
 
@@ -242,13 +257,20 @@ mod tests {
         );
         let unbounded = Service::new(lean_config(1, 4), None);
         assert_eq!(unbounded.deadline(now, None), None);
+        let huge = Service::new(lean_config(1, 4), Some(Duration::MAX));
+        assert_eq!(
+            huge.deadline(now, None),
+            None,
+            "too large to add: no deadline, no panic"
+        );
     }
 
     #[test]
-    fn a_stream_runs_two_items_per_worker_within_admission() {
+    fn a_stream_runs_two_items_per_worker_within_half_of_admission() {
         assert_eq!(Service::new(lean_config(1, 64), None).stream_concurrency(), 2);
         assert_eq!(Service::new(lean_config(3, 64), None).stream_concurrency(), 6);
-        assert_eq!(Service::new(lean_config(3, 4), None).stream_concurrency(), 4);
+        assert_eq!(Service::new(lean_config(3, 4), None).stream_concurrency(), 2);
+        assert_eq!(Service::new(lean_config(1, 1), None).stream_concurrency(), 1);
     }
 
     #[tokio::test]

@@ -118,7 +118,12 @@ async fn bad_input_gets_a_clear_error_and_the_server_keeps_serving() {
         model: "no-such-model".into(),
         ..Default::default()
     });
-    expect_error(&server, unknown_model, Code::InvalidArgument, "unknown model profile").await;
+    if cfg!(feature = "torch") {
+        expect_error(&server, unknown_model, Code::InvalidArgument, "unknown model profile").await;
+    } else {
+        let built_without = "without the `torch` feature";
+        expect_error(&server, unknown_model, Code::FailedPrecondition, built_without).await;
+    }
 
     let mut bad_output = request("e", ARTICLE_BODY, &[]);
     bad_output.options.as_mut().unwrap().outputs = vec![42];

@@ -98,7 +98,9 @@ pub async fn serve(
                 let live = service.live_workers().expect("the workers have started");
                 let follower = tokio::spawn(follow_live_workers(health.clone(), live));
                 shutdown.await;
+                // Stopped before NOT_SERVING below, so that it cannot write SERVING after it.
                 follower.abort();
+                let _ = follower.await;
             }
             Err(err) => {
                 error!(%err, "workers failed to start");

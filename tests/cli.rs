@@ -158,3 +158,18 @@ fn a_lean_binary_refuses_model_flags_and_says_why() {
         "{stderr}"
     );
 }
+
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn a_build_without_parquet_refuses_parquet_archives_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(&input, format!("{{\"id\": 1, \"body\": {:?}}}\n", common::ARTICLE_BODY)).unwrap();
+    let output_path = dir.path().join("out.parquet");
+    let status = batch(&input, &output_path, &[]);
+    assert_eq!(status.status.code(), Some(2), "a command that cannot work as given");
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(stderr.contains("without the `parquet` feature"), "{stderr}");
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["in.jsonl"], "nothing written");
+}

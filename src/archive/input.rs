@@ -9,30 +9,21 @@ use std::{
     sync::Arc,
 };
 
-use arrow_array::{cast::AsArray, Array, ArrayRef, RecordBatch};
-use arrow_schema::{DataType, TimeUnit};
 use chrono::{DateTime, NaiveDate, Utc};
-use parquet::arrow::arrow_reader::{
-    ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
-};
 use serde_json::Value;
 
 use super::format::FileFormat;
 use crate::request::Article;
-
-/// Rows read per Parquet batch.
-const PARQUET_BATCH_ROWS: usize = 1024;
 
 /// Why an archive cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     #[error("cannot read {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("{path} is not a readable Parquet file: {source}")]
-    Parquet {
-        path: PathBuf,
-        source: parquet::errors::ParquetError,
-    },
+    #[error("{path} is not a readable Parquet file: {reason}")]
+    Parquet { path: PathBuf, reason: String },
+    #[error("{path} is Parquet, and this newsgist binary was built without the `parquet` feature: use a default build (`cargo build --release`), or convert the archive to JSON Lines")]
+    ParquetNotBuilt { path: PathBuf },
     #[error("{path} has no column {column:?} (it has: {available}): name the archive's column with --{flag}")]
     MissingColumn {
         path: PathBuf,
@@ -77,7 +68,7 @@ impl Shard {
     pub const WHOLE: Shard = Shard { index: 0, count: 1 };
 
     /// This shard's part `[start, end)` of `total` units (bytes, lines, row groups).
-    fn range(self, total: u64) -> (u64, u64) {
+    pub(super) fn range(self, total: u64) -> (u64, u64) {
         let part = |i: u64| total * i / u64::from(self.count);
         (part(u64::from(self.index)), part(u64::from(self.index) + 1))
     }
@@ -116,7 +107,10 @@ pub struct InputSpec<'a> {
 /// total units [`Progress`] counts to.
 pub fn open(spec: &InputSpec, progress: Progress) -> Result<(Rows, u64), InputError> {
     match spec.format {
-        FileFormat::Parquet => open_parquet(spec, progress),
+        #[cfg(feature = "parquet")]
+        FileFormat::Parquet => super::parquet::open(spec, progress),
+        #[cfg(not(feature = "parquet"))]
+        FileFormat::Parquet => Err(InputError::ParquetNotBuilt { path: spec.path.into() }),
         _ => open_jsonl(spec, progress),
     }
 }
@@ -180,7 +174,7 @@ pub fn article_from_json(text: &str, fields: &FieldNames) -> (String, Result<Art
     (id, article)
 }
 
-fn io_error(path: &Path) -> impl Fn(std::io::Error) -> InputError + '_ {
+pub(super) fn io_error(path: &Path) -> impl Fn(std::io::Error) -> InputError + '_ {
     move |source| InputError::Io {
         path: path.into(),
         source,
@@ -376,188 +370,6 @@ impl Iterator for JsonlRows {
     }
 }
 
-fn open_parquet(spec: &InputSpec, progress: Progress) -> Result<(Rows, u64), InputError> {
-    let path = spec.path;
-    let parquet_error = |source| InputError::Parquet {
-        path: path.into(),
-        source,
-    };
-    let file = File::open(path).map_err(io_error(path))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_error)?;
-    let metadata = builder.metadata().clone();
-    let groups = metadata.num_row_groups() as u64;
-    let (first, last) = spec.shard.range(groups);
-    let row_groups: Vec<usize> = (first as usize..last as usize).collect();
-    let rows_before: u64 = (0..first as usize)
-        .map(|g| metadata.row_group(g).num_rows() as u64)
-        .sum();
-    let shard_rows: u64 = row_groups
-        .iter()
-        .map(|&g| metadata.row_group(g).num_rows() as u64)
-        .sum();
-
-    let schema = builder.schema().clone();
-    let column = |name: &str, flag: &'static str, required: bool| -> Result<Option<usize>, InputError> {
-        match schema.index_of(name) {
-            Ok(index) => Ok(Some(index)),
-            Err(_) if !required => Ok(None),
-            Err(_) => Err(InputError::MissingColumn {
-                path: path.into(),
-                column: name.into(),
-                flag,
-                available: schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
-    };
-    let fields = spec.fields;
-    let columns = Columns {
-        id: column(&fields.id, "id-field", false)?,
-        title: column(&fields.title, "title-field", false)?,
-        body: column(&fields.body, "body-field", true)?,
-        published: column(&fields.published, "published-field", false)?,
-        url: column(&fields.url, "url-field", false)?,
-        language: column(&fields.language, "language-field", false)?,
-    };
-    let skip = spec.skip.min(shard_rows);
-    let selection = RowSelection::from(vec![
-        RowSelector::skip(skip as usize),
-        RowSelector::select((shard_rows - skip) as usize),
-    ]);
-    let reader = builder
-        .with_row_groups(row_groups)
-        .with_row_selection(selection)
-        .with_batch_size(PARQUET_BATCH_ROWS)
-        .build()
-        .map_err(parquet_error)?;
-    let rows = ParquetRows {
-        reader,
-        columns,
-        next_position: rows_before + skip + 1,
-        pending: Vec::new().into_iter(),
-        done: skip,
-        progress,
-    };
-    Ok((Box::new(rows), shard_rows))
-}
-
-/// Where each field is in a Parquet file's columns.
-struct Columns {
-    id: Option<usize>,
-    title: Option<usize>,
-    body: Option<usize>,
-    published: Option<usize>,
-    url: Option<usize>,
-    language: Option<usize>,
-}
-
-struct ParquetRows {
-    reader: ParquetRecordBatchReader,
-    columns: Columns,
-    next_position: u64,
-    pending: std::vec::IntoIter<InputRow>,
-    done: u64,
-    progress: Progress,
-}
-
-impl Iterator for ParquetRows {
-    type Item = std::io::Result<InputRow>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(row) = self.pending.next() {
-                self.done += 1;
-                (self.progress)(self.done);
-                return Some(Ok(row));
-            }
-            let batch = match self.reader.next()? {
-                Ok(batch) => batch,
-                Err(err) => return Some(Err(std::io::Error::other(err))),
-            };
-            match self.rows_of(&batch) {
-                Ok(rows) => self.pending = rows.into_iter(),
-                Err(err) => return Some(Err(std::io::Error::other(err))),
-            }
-        }
-    }
-}
-
-impl ParquetRows {
-    fn rows_of(&mut self, batch: &RecordBatch) -> Result<Vec<InputRow>, arrow_schema::ArrowError> {
-        let text = |index: Option<usize>| -> Result<Option<ArrayRef>, arrow_schema::ArrowError> {
-            index
-                .map(|i| arrow_cast::cast(batch.column(i), &DataType::Utf8))
-                .transpose()
-        };
-        let (id, title, body, url, language) = (
-            text(self.columns.id)?,
-            text(self.columns.title)?,
-            text(self.columns.body)?,
-            text(self.columns.url)?,
-            text(self.columns.language)?,
-        );
-        let published = self.columns.published.map(|i| batch.column(i));
-        let value = |column: &Option<ArrayRef>, row: usize| -> String {
-            match column {
-                Some(array) if array.is_valid(row) => array.as_string::<i32>().value(row).to_owned(),
-                _ => String::new(),
-            }
-        };
-        let mut rows = Vec::with_capacity(batch.num_rows());
-        for row in 0..batch.num_rows() {
-            let id = value(&id, row);
-            let published_at = match published {
-                Some(array) if array.is_valid(row) => published_value(array, row).map(Some),
-                _ => Ok(None),
-            };
-            let article = published_at.map(|published_at| Article {
-                id: id.clone(),
-                title: value(&title, row),
-                body: value(&body, row),
-                url: value(&url, row),
-                published_at,
-                language: value(&language, row),
-            });
-            rows.push(InputRow {
-                position: self.next_position,
-                id,
-                raw: None,
-                article,
-            });
-            self.next_position += 1;
-        }
-        Ok(rows)
-    }
-}
-
-/// A publication time from a Parquet column: a timestamp, a date, Unix seconds, or text.
-fn published_value(array: &ArrayRef, row: usize) -> Result<DateTime<Utc>, String> {
-    use arrow_array::types::{Date32Type, Int64Type, TimestampMicrosecondType};
-    let unreadable = || format!("cannot read the publication time of a {} column", array.data_type());
-    match array.data_type() {
-        DataType::Utf8 => parse_time(array.as_string::<i32>().value(row)),
-        DataType::LargeUtf8 => parse_time(array.as_string::<i64>().value(row)),
-        DataType::Int64 => {
-            DateTime::from_timestamp(array.as_primitive::<Int64Type>().value(row), 0).ok_or_else(unreadable)
-        }
-        DataType::Date32 => {
-            let days = array.as_primitive::<Date32Type>().value(row);
-            DateTime::from_timestamp(i64::from(days) * 86_400, 0).ok_or_else(unreadable)
-        }
-        DataType::Timestamp(_, _) | DataType::Date64 => {
-            let micros = arrow_cast::cast(&array.slice(row, 1), &DataType::Timestamp(TimeUnit::Microsecond, None))
-                .map_err(|err| err.to_string())?;
-            DateTime::from_timestamp_micros(micros.as_primitive::<TimestampMicrosecondType>().value(0))
-                .ok_or_else(unreadable)
-        }
-        _ => Err(unreadable()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -641,95 +453,6 @@ mod tests {
         assert_eq!(
             read_all(&path, FileFormat::Jsonl, Shard { index: 1, count: 2 }, 3),
             second[3..]
-        );
-    }
-
-    /// A Parquet archive with its own column names and types, in row groups of 4 rows.
-    fn parquet_archive(path: &Path, rows: i64) {
-        use arrow_array::{Int64Array, StringArray, TimestampSecondArray};
-        let schema = Arc::new(arrow_schema::Schema::new(vec![
-            arrow_schema::Field::new("uuid", DataType::Int64, false),
-            arrow_schema::Field::new("text", DataType::Utf8, true),
-            arrow_schema::Field::new("date", DataType::Timestamp(TimeUnit::Second, None), true),
-        ]));
-        let properties = parquet::file::properties::WriterProperties::builder()
-            .set_max_row_group_row_count(Some(4))
-            .build();
-        let mut writer =
-            parquet::arrow::ArrowWriter::try_new(File::create(path).unwrap(), schema.clone(), Some(properties))
-                .unwrap();
-        let batch = RecordBatch::try_new(
-            schema,
-            vec![
-                Arc::new(Int64Array::from_iter_values(0..rows)),
-                Arc::new(StringArray::from_iter(
-                    (0..rows).map(|i| (i != 5).then(|| format!("Body {i}."))),
-                )),
-                Arc::new(TimestampSecondArray::from_iter_values(
-                    (0..rows).map(|i| 1_718_755_200 + i),
-                )),
-            ],
-        )
-        .unwrap();
-        writer.write(&batch).unwrap();
-        writer.close().unwrap();
-    }
-
-    #[test]
-    fn parquet_shards_read_their_row_groups_with_mapped_columns() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in.parquet");
-        parquet_archive(&path, 10);
-        let fields = FieldNames {
-            id: "uuid".into(),
-            body: "text".into(),
-            published: "date".into(),
-            ..FieldNames::default()
-        };
-        let read = |shard: Shard, skip: u64| -> Vec<InputRow> {
-            let spec = InputSpec {
-                path: &path,
-                format: FileFormat::Parquet,
-                fields: &fields,
-                shard,
-                skip,
-            };
-            open(&spec, Arc::new(|_| {})).unwrap().0.map(Result::unwrap).collect()
-        };
-        let whole = read(Shard::WHOLE, 0);
-        assert_eq!(whole.len(), 10);
-        let first = whole[1].article.as_ref().unwrap();
-        assert_eq!((whole[1].id.as_str(), first.body.as_str()), ("1", "Body 1."));
-        assert_eq!(first.published_at.unwrap().timestamp(), 1_718_755_201);
-        assert_eq!(
-            whole[5].article.as_ref().unwrap().body,
-            "",
-            "a null body reads as empty"
-        );
-        // Three row groups (4, 4, 2 rows) over two shards: groups 0 | 1, 2.
-        let positions = |rows: Vec<InputRow>| rows.iter().map(|r| r.position).collect::<Vec<_>>();
-        assert_eq!(positions(read(Shard { index: 0, count: 2 }, 0)), [1, 2, 3, 4]);
-        assert_eq!(positions(read(Shard { index: 1, count: 2 }, 0)), [5, 6, 7, 8, 9, 10]);
-        assert_eq!(
-            positions(read(Shard { index: 1, count: 2 }, 4)),
-            [9, 10],
-            "resumed after 4 rows"
-        );
-        let missing = FieldNames {
-            body: "content".into(),
-            ..FieldNames::default()
-        };
-        let spec = InputSpec {
-            path: &path,
-            format: FileFormat::Parquet,
-            fields: &missing,
-            shard: Shard::WHOLE,
-            skip: 0,
-        };
-        let err = open(&spec, Arc::new(|_| {})).err().unwrap().to_string();
-        assert!(
-            err.contains("\"content\"") && err.contains("--body-field") && err.contains("uuid, text, date"),
-            "{err}"
         );
     }
 

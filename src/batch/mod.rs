@@ -19,7 +19,8 @@ use serde::Serialize;
 use crate::{
     archive::{
         input::{self, FieldNames, InputError, InputRow, InputSpec, Shard},
-        output::{self, DeadLetter, OutputRow, RowError, RowFile},
+        output::{self, RowFile},
+        rows::{DeadLetter, OutputRow, RowError},
         FileFormat,
     },
     config::{BatchArgs, ConfigError, MergeArgs},
@@ -43,6 +44,8 @@ pub enum BatchError {
     Finished(PathBuf),
     #[error("--shards {shards} needs --shard-index (from 0 to {last}) or the JOB_COMPLETION_INDEX variable", last = shards - 1)]
     NoShardIndex { shards: u32 },
+    #[error("{0} is Parquet, and this newsgist binary was built without the `parquet` feature: use a default build (`cargo build --release`), or JSON Lines")]
+    ParquetNotBuilt(PathBuf),
     #[error("--shard-index {index} must be below --shards {shards}")]
     ShardIndex { index: u32, shards: u32 },
     #[error(transparent)]
@@ -84,6 +87,7 @@ impl BatchError {
             | BatchError::Finished(_)
             | BatchError::NoShardIndex { .. }
             | BatchError::ShardIndex { .. }
+            | BatchError::ParquetNotBuilt(_)
             | BatchError::Config(_)
             | BatchError::MergeOutputExists(_)
             | BatchError::MixedParts { .. } => 2,
@@ -156,6 +160,18 @@ fn part_name(index: u32, count: u32) -> String {
 
 impl Plan {
     fn new(args: &BatchArgs) -> Result<Plan, BatchError> {
+        let plan = Plan::paths(args)?;
+        if !cfg!(feature = "parquet") {
+            for (format, path) in [(plan.input_format, &args.input), (plan.output_format, &plan.output)] {
+                if format == FileFormat::Parquet {
+                    return Err(BatchError::ParquetNotBuilt(path.clone()));
+                }
+            }
+        }
+        Ok(plan)
+    }
+
+    fn paths(args: &BatchArgs) -> Result<Plan, BatchError> {
         let input_format = args.input_format.unwrap_or_else(|| FileFormat::of_path(&args.input));
         let shard = match (args.shards, args.shard_index) {
             (1, index) if index.unwrap_or(0) == 0 => Shard::WHOLE,

@@ -16,6 +16,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(&descriptor_path, prost::Message::encode_to_vec(&descriptors))?;
     tonic_prost_build::configure()
         .file_descriptor_set_path(&descriptor_path)
+        // Malformed messages are the caller's error (src/server/codec.rs).
+        .codec_path("crate::server::codec::StrictCodec")
         .skip_protoc_run()
         .compile_fds(descriptors)?;
 

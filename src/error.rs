@@ -90,6 +90,7 @@ impl ServiceError {
             },
             ServiceError::Engine(err) => match err {
                 EngineError::NotConfigured { .. } | EngineError::NotBuilt { .. } => ErrorKind::FailedPrecondition,
+                EngineError::DeadlineExceeded { .. } => ErrorKind::DeadlineExceeded,
                 #[cfg(feature = "torch")]
                 EngineError::Abstractive(crate::seq2seq::Seq2SeqError::OutputTooLong { .. }) => {
                     ErrorKind::InvalidArgument

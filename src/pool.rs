@@ -29,9 +29,25 @@ pub trait Handler: Send + 'static {
     /// call; the cost counts against [`PoolConfig::batch_budget`]. `None`: handled alone.
     fn batch_key(&self, request: &Self::Request) -> Option<(Self::BatchKey, usize)>;
 
-    /// Handles requests, each with how long it waited for a worker; one result per request,
-    /// in order.
-    fn handle_batch(&mut self, requests: Vec<(Self::Request, Duration)>) -> Vec<Result<Self::Response, Self::Error>>;
+    /// Handles requests; one result per request, in order.
+    fn handle_batch(&mut self, requests: Vec<Queued<Self::Request>>) -> Vec<Result<Self::Response, Self::Error>>;
+}
+
+/// A request as a worker takes it from the queue.
+#[derive(Debug)]
+pub struct Queued<R> {
+    pub request: R,
+    /// How long it waited for a worker.
+    pub waited: Duration,
+    /// When its caller stops waiting: work on it past this point is wasted.
+    pub deadline: Option<Instant>,
+}
+
+impl<R> Queued<R> {
+    /// True once the deadline has passed.
+    pub fn expired(&self) -> bool {
+        expired(self.deadline)
+    }
 }
 
 /// Why the pool could not deliver a response.
@@ -306,7 +322,11 @@ impl<R> Worker<R> {
         let mut replies = Vec::with_capacity(batch.len());
         let mut requests = Vec::with_capacity(batch.len());
         for job in batch {
-            requests.push((job.request, job.enqueued_at.elapsed()));
+            requests.push(Queued {
+                request: job.request,
+                waited: job.enqueued_at.elapsed(),
+                deadline: job.deadline,
+            });
             replies.push((job.reply, job._permit));
         }
         let size = requests.len();
@@ -371,9 +391,9 @@ mod tests {
         }
 
         /// Sleeps for the longest request, and answers (builds so far, batch size).
-        fn handle_batch(&mut self, requests: Vec<(u64, Duration)>) -> Vec<Result<(usize, usize), String>> {
-            assert!(requests.iter().all(|(millis, _)| *millis != u64::MAX), "asked to panic");
-            let longest = requests.iter().map(|(millis, _)| *millis).max().unwrap_or(0);
+        fn handle_batch(&mut self, requests: Vec<Queued<u64>>) -> Vec<Result<(usize, usize), String>> {
+            assert!(requests.iter().all(|q| q.request != u64::MAX), "asked to panic");
+            let longest = requests.iter().map(|q| q.request).max().unwrap_or(0);
             std::thread::sleep(Duration::from_millis(longest));
             let builds = self.builds.load(std::sync::atomic::Ordering::SeqCst);
             requests.iter().map(|_| Ok((builds, requests.len()))).collect()

@@ -170,6 +170,9 @@ fn a_build_without_parquet_refuses_parquet_archives_before_writing() {
     assert_eq!(status.status.code(), Some(2), "a command that cannot work as given");
     let stderr = String::from_utf8_lossy(&status.stderr);
     assert!(stderr.contains("without the `parquet` feature"), "{stderr}");
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, ["in.jsonl"], "nothing written");
 }

@@ -212,7 +212,13 @@ async fn a_full_server_answers_resource_exhausted_at_once() {
     for call in calls {
         codes.push(match call.await.unwrap() {
             Ok(_) => Code::Ok,
-            Err(status) => status.code(),
+            Err(status) => {
+                if status.code() == Code::ResourceExhausted {
+                    let pushback = status.metadata().get("grpc-retry-pushback-ms");
+                    assert!(pushback.is_some(), "a retry hint: {status:?}");
+                }
+                status.code()
+            }
         });
     }
     assert!(codes.contains(&Code::Ok), "{codes:?}");
@@ -508,4 +514,96 @@ async fn a_stock_python_grpcio_client_interoperates() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Sends `bytes` as the message of a unary call to `path`, as a buggy or hostile client would.
+async fn raw_call(server: &TestServer, path: &'static str, bytes: Vec<u8>) -> tonic::Status {
+    use prost::bytes::{Buf, BufMut};
+    use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+
+    #[derive(Default)]
+    struct RawCodec;
+    struct RawEncoder;
+    struct RawDecoder;
+    impl Encoder for RawEncoder {
+        type Item = Vec<u8>;
+        type Error = tonic::Status;
+        fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+            dst.put_slice(&item);
+            Ok(())
+        }
+    }
+    impl Decoder for RawDecoder {
+        type Item = Vec<u8>;
+        type Error = tonic::Status;
+        fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
+            let bytes = src.copy_to_bytes(src.remaining());
+            Ok(Some(bytes.to_vec()))
+        }
+    }
+    impl Codec for RawCodec {
+        type Encode = Vec<u8>;
+        type Decode = Vec<u8>;
+        type Encoder = RawEncoder;
+        type Decoder = RawDecoder;
+        fn encoder(&mut self) -> RawEncoder {
+            RawEncoder
+        }
+        fn decoder(&mut self) -> RawDecoder {
+            RawDecoder
+        }
+    }
+    let mut grpc = tonic::client::Grpc::new(server.channel().await);
+    grpc.ready().await.unwrap();
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(path);
+    grpc.unary(tonic::Request::new(bytes), path, RawCodec)
+        .await
+        .expect_err("not a valid message")
+}
+
+#[tokio::test]
+async fn malformed_messages_are_invalid_argument_and_the_server_keeps_serving() {
+    let server = TestServer::start(&[]).await;
+    let summarize = "/newsgist.v1.SummarizerService/Summarize";
+    let valid = prost::Message::encode_to_vec(&request("m", ARTICLE_BODY, &[]));
+    let mut bad_utf8 = prost::Message::encode_to_vec(&pb::SummarizeRequest {
+        request_id: "abc".into(),
+        ..Default::default()
+    });
+    let at = bad_utf8.len() - 3;
+    bad_utf8[at] = 0xff; // inside the string field: not UTF-8
+    for (what, bytes) in [
+        ("random bytes", vec![0xff, 0x13, 0x07, 0x99, 0x42, 0x00, 0xfe]),
+        ("a truncated message", valid[..valid.len() / 2].to_vec()),
+        ("invalid UTF-8 in a string field", bad_utf8),
+    ] {
+        let status = raw_call(&server, summarize, bytes).await;
+        assert_eq!(status.code(), Code::InvalidArgument, "{what}: {status:?}");
+        assert!(
+            status.message().contains("not a valid SummarizeRequest"),
+            "{what}: {status:?}"
+        );
+    }
+    assert!(server
+        .client()
+        .await
+        .summarize(request("ok", ARTICLE_BODY, &[]))
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn gzip_compressed_requests_are_accepted() {
+    let server = TestServer::start(&[]).await;
+    let mut client = server
+        .client()
+        .await
+        .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+        .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+    let response = client
+        .summarize(request("gz", ARTICLE_BODY, &[]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(response.extractive.is_some());
 }

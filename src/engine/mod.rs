@@ -13,7 +13,7 @@ use crate::{
     facts,
     models::ModelError,
     nlp::Pipeline,
-    pool::{BuildPanicked, Handler},
+    pool::{BuildPanicked, Handler, Queued},
     request::{ExtractiveMode, SummaryRequest},
     response::{AbstractiveSummary, ExtractiveSentence, ExtractiveSummary, Field, Location, SummaryResponse, Timings},
     summarize::extractive::{self, Document, RankMode},
@@ -30,6 +30,9 @@ pub enum EngineError {
     },
     #[error("{what} need libtorch models, and {hint}", hint = crate::models::BUILT_WITHOUT_TORCH)]
     NotBuilt { what: &'static str },
+    /// The caller stopped waiting; the stages after this point were not run.
+    #[error("the request's deadline passed while it ran (before {stage}); it was stopped there")]
+    DeadlineExceeded { stage: &'static str },
     #[cfg(feature = "torch")]
     #[error("abstractive generation failed: {0}")]
     Abstractive(crate::seq2seq::Seq2SeqError),
@@ -96,19 +99,27 @@ impl Engine {
         Ok(())
     }
 
-    /// Produces every output the request asks for.
-    pub fn summarize(&self, request: &SummaryRequest, queued: Duration) -> Result<SummaryResponse, EngineError> {
-        self.respond(request, queued, None)
+    /// Produces every output the request asks for, stopping between stages once its deadline
+    /// has passed.
+    pub fn summarize(&self, queued: &Queued<SummaryRequest>) -> Result<SummaryResponse, EngineError> {
+        self.respond(queued, None)
     }
 
     /// Like [`Engine::summarize`], with the abstractive summary already computed (by a
     /// batched call) when `precomputed` holds it and its milliseconds.
     fn respond(
         &self,
-        request: &SummaryRequest,
-        queued: Duration,
+        job: &Queued<SummaryRequest>,
         precomputed: Option<(AbstractiveSummary, f64)>,
     ) -> Result<SummaryResponse, EngineError> {
+        let (request, queued) = (&job.request, job.waited);
+        let before = |stage: &'static str| {
+            if job.expired() {
+                Err(EngineError::DeadlineExceeded { stage })
+            } else {
+                Ok(())
+            }
+        };
         let started = Instant::now();
         let mut timings = Timings {
             queue_ms: millis(queued),
@@ -122,7 +133,10 @@ impl Engine {
         let extractive = request
             .outputs
             .extractive
-            .then(|| timed(&mut timings.extractive_ms, || self.extractive(request)))
+            .then(|| {
+                before("the extractive summary")?;
+                timed(&mut timings.extractive_ms, || self.extractive(request))
+            })
             .transpose()?;
         // A batched summary was computed before this call started; count its time in total.
         let mut before_started = Duration::ZERO;
@@ -135,14 +149,22 @@ impl Engine {
             None => request
                 .outputs
                 .abstractive
-                .then(|| timed(&mut timings.abstractive_ms, || self.abstractive(request)))
+                .then(|| {
+                    before("the abstractive summary")?;
+                    timed(&mut timings.abstractive_ms, || self.abstractive(request))
+                })
                 .transpose()?,
         };
-        let key_facts = request.outputs.key_facts.then(|| {
-            timed(&mut timings.key_facts_ms, || {
-                facts::extract_with(article, anchor, request.max_facts, self.names())
+        let key_facts = request
+            .outputs
+            .key_facts
+            .then(|| {
+                before("the key facts")?;
+                Ok::<_, EngineError>(timed(&mut timings.key_facts_ms, || {
+                    facts::extract_with(article, anchor, request.max_facts, self.names())
+                }))
             })
-        });
+            .transpose()?;
 
         timings.total_ms = millis(queued + before_started + started.elapsed());
         Ok(SummaryResponse {
@@ -239,13 +261,9 @@ impl Handler for Engine {
         }
     }
 
-    fn handle_batch(&mut self, requests: Vec<(SummaryRequest, Duration)>) -> Vec<Result<SummaryResponse, EngineError>> {
-        let one_at_a_time = |requests: &[(SummaryRequest, Duration)]| {
-            requests
-                .iter()
-                .map(|(request, queued)| self.summarize(request, *queued))
-                .collect()
-        };
+    fn handle_batch(&mut self, requests: Vec<Queued<SummaryRequest>>) -> Vec<Result<SummaryResponse, EngineError>> {
+        let one_at_a_time =
+            |requests: &[Queued<SummaryRequest>]| requests.iter().map(|queued| self.summarize(queued)).collect();
         if requests.len() == 1 {
             return one_at_a_time(&requests);
         }
@@ -260,7 +278,7 @@ impl Handler for Engine {
                     requests
                         .iter()
                         .zip(summaries)
-                        .map(|((request, queued), summary)| self.respond(request, *queued, Some((summary, ms))))
+                        .map(|(queued, summary)| self.respond(queued, Some((summary, ms))))
                         .collect()
                 }
                 // One bad input must not fail its batch mates: retry each alone.
@@ -282,4 +300,51 @@ fn timed<T>(slot: &mut f64, work: impl FnOnce() -> T) -> T {
     let result = work();
     *slot = millis(started.elapsed());
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::{Article, RawOptions};
+
+    fn engine_and_request() -> (Engine, SummaryRequest) {
+        use clap::Parser;
+        let crate::config::Command::Serve(serve) = crate::config::Cli::parse_from(["newsgist", "serve"]).command else {
+            unreachable!()
+        };
+        let config = serve.engine.validate().unwrap();
+        let article = Article {
+            body: WARM_UP_BODY.into(),
+            ..Article::default()
+        };
+        let request = SummaryRequest::validate(
+            "r".into(),
+            article,
+            RawOptions::default(),
+            &config.defaults,
+            &config.limits,
+        )
+        .unwrap();
+        (Engine::load(&config).unwrap(), request)
+    }
+
+    #[test]
+    fn work_stops_between_stages_once_the_deadline_has_passed() {
+        let (engine, request) = engine_and_request();
+        let late = Queued {
+            request: request.clone(),
+            waited: Duration::ZERO,
+            deadline: Some(Instant::now()),
+        };
+        let err = engine.summarize(&late).unwrap_err();
+        assert!(matches!(err, EngineError::DeadlineExceeded { .. }), "{err}");
+        let in_time = Queued {
+            request,
+            waited: Duration::from_millis(3),
+            deadline: Some(Instant::now() + Duration::from_secs(60)),
+        };
+        let response = engine.summarize(&in_time).unwrap();
+        assert!(response.extractive.is_some() && response.key_facts.is_some());
+        assert!(response.timings.queue_ms >= 3.0 && response.timings.total_ms >= response.timings.queue_ms);
+    }
 }

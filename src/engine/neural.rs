@@ -1,13 +1,12 @@
 //! The worker's libtorch models (feature `torch`): sentence embeddings for the semantic and
 //! hybrid extractive modes, the optional named-entity tagger, and the abstractive models.
 
-use std::time::Duration;
-
 use super::{EngineError, StartError};
 use crate::{
     config::EngineConfig,
     facts::NamedEntities,
     models::{embedding::SentenceEmbedder, ner::NerTagger},
+    pool::Queued,
     request::{AbstractiveParams, Article, SummaryRequest},
     response::AbstractiveSummary,
     summarize::abstractive::{AbstractiveModel, AbstractiveOutput},
@@ -138,13 +137,13 @@ impl NeuralModels {
     /// Summarises requests that share a batch key in one batched model call.
     pub fn abstractive_batch(
         &self,
-        requests: &[(SummaryRequest, Duration)],
+        requests: &[Queued<SummaryRequest>],
     ) -> Result<Vec<AbstractiveSummary>, EngineError> {
-        let model = self.model(&requests[0].0)?;
-        let inputs: Vec<String> = requests.iter().map(|(r, _)| abstractive_input(&r.article)).collect();
+        let model = self.model(&requests[0].request)?;
+        let inputs: Vec<String> = requests.iter().map(|q| abstractive_input(&q.request.article)).collect();
         let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
         let outputs = model
-            .summarize_many(&inputs, &requests[0].0.abstractive)
+            .summarize_many(&inputs, &requests[0].request.abstractive)
             .map_err(EngineError::Abstractive)?;
         Ok(outputs
             .into_iter()

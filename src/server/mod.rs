@@ -1,6 +1,7 @@
 //! The gRPC edge: service implementations, health, reflection, limits and graceful
 //! shutdown. tonic appears nowhere else.
 
+pub(crate) mod codec;
 mod convert;
 mod models_service;
 mod status;
@@ -10,6 +11,7 @@ use std::{future::Future, sync::Arc};
 
 use tokio::{net::TcpListener, sync::watch};
 use tonic::{
+    codec::CompressionEncoding,
     service::interceptor::InterceptedService,
     transport::{server::TcpIncoming, Server},
 };
@@ -23,7 +25,11 @@ use crate::{
     service::Service,
 };
 
-/// Service names reported by grpc.health.v1, besides the empty name for the whole server.
+/// Service names reported by grpc.health.v1: readiness. They are SERVING while a worker can
+/// take work, and NOT_SERVING while the workers load, while every worker is being rebuilt and
+/// from the start of shutdown. The empty name, for the whole server, is liveness: SERVING
+/// from the moment the server listens until shutdown begins, so that a probe restarts the
+/// process only when it cannot answer at all (never for a full queue or a slow start).
 pub const SERVICE_NAMES: [&str; 2] = ["newsgist.v1.SummarizerService", "newsgist.v1.ModelService"];
 
 /// Headroom over the body limit for the rest of a request (title, URL, options).
@@ -39,18 +45,16 @@ pub enum ServerError {
     DrainTimeout,
 }
 
-/// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
-///
-/// Health is NOT_SERVING while the workers load and warm up, SERVING while at least one
-/// worker is live, NOT_SERVING while every worker is being rebuilt after a crash, and
-/// NOT_SERVING again from the moment shutdown begins.
+/// Serves on `listener` until `shutdown` resolves, then drains in-flight requests. Health:
+/// see [`SERVICE_NAMES`].
 pub async fn serve(
     config: ServerConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    set_health(&health, ServingStatus::NotServing).await;
+    health.set_service_status("", ServingStatus::Serving).await;
+    set_readiness(&health, ServingStatus::NotServing).await;
 
     let service = Arc::new(Service::new(config.engine.clone(), Some(config.request_timeout)));
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -64,14 +68,20 @@ pub async fn serve(
         .build_v1alpha()
         .expect("the compiled descriptor set is valid");
     let max_message = config.engine.limits.max_body_bytes + MESSAGE_OVERHEAD_BYTES;
+    // gzip-compressed requests are accepted (grpcio and grpcurl users turn it on), and
+    // responses are compressed for callers that ask for it.
     let summarizer = SummarizerServiceServer::new(summarizer::Summarizer(Arc::clone(&service)))
         .max_decoding_message_size(max_message)
-        .max_encoding_message_size(max_message * 2);
+        .max_encoding_message_size(max_message * 2)
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip);
     let summarizer = InterceptedService::new(summarizer, summarizer::stamp_arrival);
-    let models = ModelServiceServer::new(models_service::Models(Arc::clone(&service)));
+    let models = ModelServiceServer::new(models_service::Models(Arc::clone(&service)))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip);
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let addr = listener.local_addr().ok();
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let server = tokio::spawn(
         Server::builder()
             .add_service(health_service)
@@ -87,7 +97,7 @@ pub async fn serve(
                 },
             ),
     );
-    info!(?addr, "listening; loading models");
+    info!(%addr, "listening; loading models");
 
     let starting = Arc::clone(&service);
     let mut warm_up = tokio::spawn(async move { starting.start_workers().await });
@@ -113,7 +123,8 @@ pub async fn serve(
     }
 
     info!("shutting down: refusing new work, draining in-flight requests");
-    set_health(&health, ServingStatus::NotServing).await;
+    health.set_service_status("", ServingStatus::NotServing).await;
+    set_readiness(&health, ServingStatus::NotServing).await;
     let _ = stop_tx.send(());
     match tokio::time::timeout(config.shutdown_grace, server).await {
         Ok(joined) => joined.expect("the server task does not panic")?,
@@ -131,10 +142,10 @@ async fn follow_live_workers(health: HealthReporter, mut live: watch::Receiver<u
     loop {
         let workers = *live.borrow_and_update();
         if workers > 0 {
-            set_health(&health, ServingStatus::Serving).await;
+            set_readiness(&health, ServingStatus::Serving).await;
             info!(workers, "serving");
         } else {
-            set_health(&health, ServingStatus::NotServing).await;
+            set_readiness(&health, ServingStatus::NotServing).await;
             warn!("no worker is live: NOT_SERVING until one is rebuilt");
         }
         if live.changed().await.is_err() {
@@ -143,8 +154,7 @@ async fn follow_live_workers(health: HealthReporter, mut live: watch::Receiver<u
     }
 }
 
-async fn set_health(health: &HealthReporter, status: ServingStatus) {
-    health.set_service_status("", status).await;
+async fn set_readiness(health: &HealthReporter, status: ServingStatus) {
     for name in SERVICE_NAMES {
         health.set_service_status(name, status).await;
     }
@@ -180,9 +190,11 @@ mod tests {
 
     use super::*;
 
-    /// Health's status for the whole server, asked over a real connection.
+    /// Readiness of the summariser, asked over a real connection.
     async fn status(client: &mut HealthClient<tonic::transport::Channel>) -> i32 {
-        let request = HealthCheckRequest { service: String::new() };
+        let request = HealthCheckRequest {
+            service: SERVICE_NAMES[0].into(),
+        };
         client.check(request).await.unwrap().into_inner().status
     }
 

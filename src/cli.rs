@@ -104,6 +104,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|err| anyhow::anyhow!("cannot listen on {}: {err}", args.listen))?;
+    if let Some(addr) = args.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|err| anyhow::anyhow!("cannot listen for metrics on {addr}: {err}"))?;
+        tokio::spawn(crate::telemetry::serve(metrics));
+    }
     server::serve(config, listener, server::shutdown_signal()).await?;
     Ok(())
 }

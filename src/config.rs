@@ -43,6 +43,21 @@ pub mod limits {
     pub const MAX_FACTS: u32 = 50;
     pub const MAX_OUTPUT_TOKENS: u32 = 1024;
     pub const MAX_BEAMS: u32 = 16;
+    /// Largest `article.title`: headlines are a line (key-fact time grows faster than
+    /// linearly in the title's length, so it needs a bound of its own).
+    pub const MAX_TITLE_BYTES: usize = 2 * 1024;
+    /// Largest `article.url` (browsers and CDNs stop near 8 KiB too).
+    pub const MAX_URL_BYTES: usize = 8 * 1024;
+    /// Largest `article.id`.
+    pub const MAX_ID_BYTES: usize = 1024;
+    /// Largest `request_id`.
+    pub const MAX_REQUEST_ID_BYTES: usize = 1024;
+    /// Largest `article.language`: the longest BCP 47 tag implementations must support
+    /// (RFC 5646, section 4.4.1).
+    pub const MAX_LANGUAGE_BYTES: usize = 35;
+    /// Largest `--max-body-bytes` a server starts with: an article is far smaller, and the
+    /// transport limit (body limit plus 64 KiB) stays a sane allocation.
+    pub const MAX_BODY_BYTES_CAP: usize = 64 << 20;
 }
 
 /// News summarisation and key facts over gRPC, or from the command line.
@@ -109,6 +124,9 @@ pub struct ServeArgs {
     /// On SIGTERM/Ctrl-C, how long in-flight requests may take to finish, in seconds.
     #[arg(long, env = "NEWSGIST_SHUTDOWN_GRACE_SECS", default_value_t = defaults::SHUTDOWN_GRACE_SECS)]
     pub shutdown_grace_secs: u64,
+    /// Address for Prometheus metrics (`/metrics`). Default: none.
+    #[arg(long, env = "NEWSGIST_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -157,9 +175,14 @@ pub struct EngineArgs {
     /// a worker takes together.
     #[arg(long, env = "NEWSGIST_BATCH_TOKENS", default_value_t = defaults::BATCH_TOKENS)]
     pub batch_tokens: usize,
-    /// Largest article body accepted, in bytes.
+    /// Largest article body accepted, in bytes (at most 67108864, 64 MiB).
     #[arg(long, env = "NEWSGIST_MAX_BODY_BYTES", default_value_t = defaults::MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+    /// Summarise an article tagged English (`en`, `en-*`) even when its text is detected as
+    /// another language, with a warning in the log; without it such an article is refused.
+    /// Untagged articles in another language are refused either way.
+    #[arg(long, env = "NEWSGIST_ALLOW_LANGUAGE_MISMATCH")]
+    pub allow_language_mismatch: bool,
     /// Extractive sentences when a request does not say.
     #[arg(long, env = "NEWSGIST_DEFAULT_SENTENCES", default_value_t = defaults::SENTENCES)]
     pub default_sentences: u32,
@@ -321,6 +344,8 @@ pub enum ConfigError {
     BadValue { path: PathBuf, key: String },
     #[error("{0} must be at least 1")]
     Zero(&'static str),
+    #[error("--max-body-bytes ({0}) is over the cap of {max} bytes (64 MiB)", max = limits::MAX_BODY_BYTES_CAP)]
+    BodyLimitOverCap(usize),
     #[error("--default-facts ({0}) is over the per-request limit of {max}", max = limits::MAX_FACTS)]
     TooManyDefaultFacts(u32),
     #[error("--extractive-mode {0:?} needs --embedding-model-dir (a sentence-embedding model)")]
@@ -458,6 +483,9 @@ impl EngineArgs {
         if self.default_sentences == 0 {
             return Err(ConfigError::Zero("--default-sentences"));
         }
+        if self.max_body_bytes > limits::MAX_BODY_BYTES_CAP {
+            return Err(ConfigError::BodyLimitOverCap(self.max_body_bytes));
+        }
         #[cfg(not(feature = "torch"))]
         self.refuse_torch_settings()?;
         if self.default_facts > limits::MAX_FACTS {
@@ -543,6 +571,7 @@ impl EngineArgs {
                 max_output_tokens: limits::MAX_OUTPUT_TOKENS,
                 max_beams: limits::MAX_BEAMS,
                 abstractive_profiles: names,
+                allow_language_mismatch: self.allow_language_mismatch,
             },
         })
     }
@@ -677,6 +706,10 @@ mod tests {
             Err(ConfigError::TooManyDefaultFacts(80))
         ));
         assert!(Cli::try_parse_from(os(&["newsgist", "serve", "--request-timeout-secs", "0"])).is_err());
+        let err = parse(&["newsgist", "serve", "--max-body-bytes", "100000000000"]).unwrap_err();
+        assert!(matches!(err, ConfigError::BodyLimitOverCap(100_000_000_000)), "{err}");
+        assert!(err.to_string().contains("cap of 67108864 bytes"), "{err}");
+        assert!(parse(&["newsgist", "serve", "--max-body-bytes", "67108864"]).is_ok());
         assert!(parse(&["newsgist", "serve"]).is_ok());
     }
 
@@ -746,5 +779,11 @@ mod tests {
         );
         assert_eq!(config.engine.workers, defaults::WORKERS);
         assert_eq!(config.engine.limits.max_facts, limits::MAX_FACTS);
+        assert!(!config.engine.limits.allow_language_mismatch);
+        let allowing = validate(&["newsgist", "serve", "--allow-language-mismatch"]).unwrap();
+        assert!(
+            allowing.limits.allow_language_mismatch,
+            "the flag reaches the request limits"
+        );
     }
 }

@@ -23,4 +23,5 @@ pub mod seq2seq;
 pub mod server;
 pub mod service;
 pub mod summarize;
+pub mod telemetry;
 pub mod text;

@@ -14,8 +14,11 @@ use std::{
 };
 
 use crossbeam_channel::{Receiver, Sender};
+use metrics::{counter, gauge, histogram};
 use tokio::sync::{oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tracing::{error, info, warn, Span};
+
+use crate::telemetry;
 
 /// The work a pool's threads do. Each worker owns one handler.
 pub trait Handler: Send + 'static {
@@ -109,7 +112,23 @@ struct Job<H: Handler> {
     enqueued_at: Instant,
     span: Span,
     // Held until the reply was sent: admission counts running work too.
-    _permit: OwnedSemaphorePermit,
+    _permit: Admitted,
+}
+
+/// An admission slot; the admitted-requests gauge follows the slots in use.
+struct Admitted(#[allow(dead_code)] OwnedSemaphorePermit);
+
+impl Admitted {
+    fn new(permit: OwnedSemaphorePermit) -> Admitted {
+        gauge!(telemetry::ADMITTED).increment(1.0);
+        Admitted(permit)
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        gauge!(telemetry::ADMITTED).decrement(1.0);
+    }
 }
 
 /// A fixed set of worker threads, each owning a [`Handler`].
@@ -151,7 +170,10 @@ impl<H: Handler> WorkerPool<H> {
                 .name(format!("newsgist-worker-{index}"))
                 .spawn(move || match catch_unwind(AssertUnwindSafe(|| build(index))) {
                     Ok(Ok(handler)) => {
-                        live.send_modify(|n| *n += 1);
+                        live.send_modify(|n| {
+                            *n += 1;
+                            gauge!(telemetry::LIVE_WORKERS).set(*n as f64);
+                        });
                         let _ = ready.send(Ok(()));
                         drop(ready);
                         let worker = Worker {
@@ -210,11 +232,13 @@ impl<H: Handler> WorkerPool<H> {
         request: H::Request,
         deadline: Option<Instant>,
     ) -> Result<H::Response, SubmitError<H::Error>> {
-        let permit = Arc::clone(&self.admission)
-            .try_acquire_owned()
-            .map_err(|_| PoolError::Overloaded {
+        let permit = Arc::clone(&self.admission).try_acquire_owned().map_err(|_| {
+            counter!(telemetry::REFUSED).increment(1);
+            PoolError::Overloaded {
                 max_pending: self.config.max_pending,
-            })?;
+            }
+        })?;
+        let permit = Admitted::new(permit);
         if expired(deadline) {
             return Err(PoolError::DeadlineExceeded.into());
         }
@@ -229,6 +253,7 @@ impl<H: Handler> WorkerPool<H> {
         };
         let jobs = self.jobs.as_ref().ok_or(PoolError::ShuttingDown)?;
         jobs.try_send(job).map_err(|_| PoolError::ShuttingDown)?;
+        gauge!(telemetry::QUEUE_DEPTH).set(jobs.len() as f64);
         // The reply is dropped unanswered only if the worker thread died.
         let answered = async { response.await.map_err(|_| PoolError::WorkerPanicked)? };
         match deadline {
@@ -293,12 +318,22 @@ impl<R> Worker<R> {
                     }
                 }
             }
+            gauge!(telemetry::QUEUE_DEPTH).set(queue.len() as f64);
             if !self.run_batch(&mut handler, batch) {
-                self.live.send_modify(|n| *n -= 1);
+                self.add_live(-1);
                 handler = self.rebuild_until_ok();
-                self.live.send_modify(|n| *n += 1);
+                self.add_live(1);
+                counter!(telemetry::WORKER_RESTARTS).increment(1);
             }
         }
+    }
+
+    /// Changes the live-worker count by `delta`, for health and the live-workers gauge.
+    fn add_live(&self, delta: isize) {
+        self.live.send_modify(|n| {
+            *n = n.saturating_add_signed(delta);
+            gauge!(telemetry::LIVE_WORKERS).set(*n as f64);
+        });
     }
 
     /// The job, unless its caller has gone or its deadline passed (then it is answered here).
@@ -330,6 +365,7 @@ impl<R> Worker<R> {
             replies.push((job.reply, job._permit));
         }
         let size = requests.len();
+        histogram!(telemetry::BATCH_SIZE).record(size as f64);
         match catch_unwind(AssertUnwindSafe(|| handler.handle_batch(requests))) {
             Ok(results) => {
                 debug_assert_eq!(results.len(), size, "one result per request");

@@ -1,7 +1,15 @@
 //! A summarisation request as the engine sees it, whatever door it came in by (gRPC, CLI,
 //! batch), and the validation every request passes before it reaches a worker.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
+
+use crate::{
+    config::limits,
+    text::{
+        language::{self, Identification, Language},
+        sanitize,
+    },
+};
 
 /// A news article.
 #[derive(Debug, Clone, Default)]
@@ -12,7 +20,9 @@ pub struct Article {
     pub url: String,
     /// Anchors relative dates. `None`: the time the request was received.
     pub published_at: Option<DateTime<Utc>>,
-    /// BCP 47 tag; empty means English.
+    /// BCP 47 tag: `en` or `en-*` (English is the only language summarised). Empty: the
+    /// language is detected from the text, and an article reliably detected as another
+    /// language is refused.
     pub language: String,
 }
 
@@ -92,6 +102,9 @@ pub struct RequestLimits {
     pub max_beams: u32,
     /// Abstractive profiles the server knows.
     pub abstractive_profiles: Vec<String>,
+    /// Summarise an article tagged English whose text is detected as another language (with
+    /// a warning in the log) instead of refusing it. Untagged articles are refused either way.
+    pub allow_language_mismatch: bool,
 }
 
 /// Why a request was refused. Each message tells the caller what to change.
@@ -99,10 +112,26 @@ pub struct RequestLimits {
 pub enum InvalidRequest {
     #[error("article.body is empty: send the article text")]
     EmptyBody,
+    #[error("article.body has no text: it has no letters or digits (control characters count as spaces); send the article text")]
+    NoText,
+    #[error("article.body is an HTML page, not article text: send the article's text, extracted from the page, not its markup")]
+    Markup,
+    #[error("{field} is {len} bytes, over the limit of {max} bytes: shorten it")]
+    FieldTooLarge {
+        field: &'static str,
+        len: usize,
+        max: usize,
+    },
     #[error("article.body is {len} bytes, over this server's limit of {max} bytes: split the article or raise --max-body-bytes")]
     BodyTooLarge { len: usize, max: usize },
     #[error("language {0:?} is not supported: only English (\"en\") is")]
     UnsupportedLanguage(String),
+    #[error(
+        "article.language is not set and the text is detected as {0}, not English: only English (\"en\") is supported"
+    )]
+    NotEnglish(Language),
+    #[error("article.language is {tag:?} but the text is detected as {detected}, not English: only English (\"en\") is supported (a server started with --allow-language-mismatch summarises it anyway)")]
+    LanguageMismatch { tag: String, detected: Language },
     #[error("extractive sentence count must be between 1 and {max}, got {got}")]
     SentenceCount { got: u32, max: u32 },
     #[error("extractive ratio must be in (0, 1], got {0}")]
@@ -160,19 +189,16 @@ impl SummaryRequest {
         defaults: &RequestDefaults,
         limits: &RequestLimits,
     ) -> Result<SummaryRequest, InvalidRequest> {
-        if article.body.trim().is_empty() {
-            return Err(InvalidRequest::EmptyBody);
-        }
-        if article.body.len() > limits.max_body_bytes {
-            return Err(InvalidRequest::BodyTooLarge {
-                len: article.body.len(),
-                max: limits.max_body_bytes,
-            });
-        }
+        let mut article = article;
+        check_sizes(&request_id, &article, limits)?;
         let language = article.language.to_ascii_lowercase();
         if !(language.is_empty() || language == "en" || language.starts_with("en-")) {
             return Err(InvalidRequest::UnsupportedLanguage(article.language));
         }
+        if article.published_at.is_some_and(|t| !(1..=9999).contains(&t.year())) {
+            return Err(InvalidRequest::BadTimestamp);
+        }
+        check_text(&mut article, limits)?;
         let extractive_length = match (options.sentences, options.ratio) {
             (_, Some(ratio)) => {
                 if !(ratio > 0.0 && ratio <= 1.0) {
@@ -209,6 +235,63 @@ impl SummaryRequest {
             max_facts: max_facts as usize,
         })
     }
+}
+
+/// Every text field against its limit, before anything reads the text.
+fn check_sizes(request_id: &str, article: &Article, limits: &RequestLimits) -> Result<(), InvalidRequest> {
+    let fields = [
+        ("request_id", request_id.len(), limits::MAX_REQUEST_ID_BYTES),
+        ("article.id", article.id.len(), limits::MAX_ID_BYTES),
+        ("article.title", article.title.len(), limits::MAX_TITLE_BYTES),
+        ("article.url", article.url.len(), limits::MAX_URL_BYTES),
+        ("article.language", article.language.len(), limits::MAX_LANGUAGE_BYTES),
+    ];
+    if let Some((field, len, max)) = fields.into_iter().find(|&(_, len, max)| len > max) {
+        return Err(InvalidRequest::FieldTooLarge { field, len, max });
+    }
+    if article.body.len() > limits.max_body_bytes {
+        return Err(InvalidRequest::BodyTooLarge {
+            len: article.body.len(),
+            max: limits.max_body_bytes,
+        });
+    }
+    Ok(())
+}
+
+/// The title and body as the pipeline will read them: control characters replaced (same
+/// offsets, see [`sanitize::replace_controls`]), and the body refused when it has no text, is
+/// a web page's markup, or is in another language than English (see [`language::identify`]:
+/// only a long enough text, reliably detected).
+fn check_text(article: &mut Article, limits: &RequestLimits) -> Result<(), InvalidRequest> {
+    if article.body.trim().is_empty() {
+        return Err(InvalidRequest::EmptyBody);
+    }
+    sanitize::replace_controls(&mut article.title);
+    sanitize::replace_controls(&mut article.body);
+    if !sanitize::has_text(&article.body) {
+        return Err(InvalidRequest::NoText);
+    }
+    if sanitize::looks_like_html_page(&article.body) {
+        return Err(InvalidRequest::Markup);
+    }
+    if let Identification::Other(detected) = language::identify(&article.title, &article.body) {
+        if article.language.is_empty() {
+            return Err(InvalidRequest::NotEnglish(detected));
+        }
+        if !limits.allow_language_mismatch {
+            return Err(InvalidRequest::LanguageMismatch {
+                tag: article.language.clone(),
+                detected,
+            });
+        }
+        tracing::warn!(
+            tag = %article.language,
+            detected = %detected,
+            confidence = detected.confidence,
+            "article tagged English is detected as another language; summarising it anyway (--allow-language-mismatch)"
+        );
+    }
+    Ok(())
 }
 
 fn validate_abstractive(
@@ -268,6 +351,7 @@ mod tests {
             max_output_tokens: 512,
             max_beams: 8,
             abstractive_profiles: vec!["bart".into()],
+            allow_language_mismatch: false,
         }
     }
 
@@ -390,6 +474,124 @@ mod tests {
             ..Default::default()
         });
         assert!(check("Text.", known).is_ok());
+    }
+
+    #[test]
+    fn refuses_oversized_fields_naming_each() {
+        type Set = fn(&mut Article, String);
+        let cases: [(&str, usize, Set); 4] = [
+            ("article.id", limits::MAX_ID_BYTES, |a, v| a.id = v),
+            ("article.title", limits::MAX_TITLE_BYTES, |a, v| a.title = v),
+            ("article.url", limits::MAX_URL_BYTES, |a, v| a.url = v),
+            ("article.language", limits::MAX_LANGUAGE_BYTES, |a, v| a.language = v),
+        ];
+        for (name, max, set) in cases {
+            let mut a = article("Text.");
+            set(&mut a, "e".repeat(max + 1));
+            let err = SummaryRequest::validate(String::new(), a, RawOptions::default(), &defaults(), &limits());
+            assert_eq!(
+                err.unwrap_err(),
+                InvalidRequest::FieldTooLarge {
+                    field: name,
+                    len: max + 1,
+                    max
+                }
+            );
+            let mut a = article("Text.");
+            set(&mut a, "e".repeat(max));
+            a.language.clear();
+            assert!(
+                SummaryRequest::validate(String::new(), a, RawOptions::default(), &defaults(), &limits()).is_ok(),
+                "{name} at its limit"
+            );
+        }
+        let id = "r".repeat(limits::MAX_REQUEST_ID_BYTES + 1);
+        let err = SummaryRequest::validate(id, article("Text."), RawOptions::default(), &defaults(), &limits());
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "request_id is 1025 bytes, over the limit of 1024 bytes: shorten it"
+        );
+    }
+
+    #[test]
+    fn control_characters_become_spaces_and_a_body_needs_text() {
+        let mut a = article("Kim\0met Xi\u{85}in Beijing.\u{7}");
+        a.title = "Kim\u{1b}[31m lands".into();
+        let req = SummaryRequest::validate(String::new(), a, RawOptions::default(), &defaults(), &limits()).unwrap();
+        assert_eq!(req.article.body, "Kim met Xi\u{a0}in Beijing. ");
+        assert_eq!(req.article.title, "Kim [31m lands");
+        for body in ["\0\0\0", "🎉🎉🎉", "... !!! ---", "\u{85}\u{9f}"] {
+            assert_eq!(
+                check(body, RawOptions::default()).unwrap_err(),
+                InvalidRequest::NoText,
+                "{body:?}"
+            );
+        }
+        assert!(InvalidRequest::NoText
+            .to_string()
+            .starts_with("article.body has no text"));
+    }
+
+    #[test]
+    fn refuses_html_pages() {
+        for body in [
+            "<!DOCTYPE html><html><body><p>News.</p></body></html>",
+            "  <HTML><p>Hi</p>",
+        ] {
+            let err = check(body, RawOptions::default()).unwrap_err();
+            assert_eq!(err, InvalidRequest::Markup, "{body:?}");
+            assert!(err.to_string().contains("not its markup"), "{err}");
+        }
+        assert!(check("Prices rose <b>sharply</b> in <i>March</i>.", RawOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn refuses_timestamps_outside_years_1_to_9999() {
+        for (seconds, ok) in [
+            (-62_135_596_800, true),
+            (-62_135_596_801, false),
+            (253_402_300_799, true),
+            (253_402_300_800, false),
+        ] {
+            let mut a = article("Text.");
+            a.published_at = DateTime::from_timestamp(seconds, 0);
+            let result = SummaryRequest::validate(String::new(), a, RawOptions::default(), &defaults(), &limits());
+            assert_eq!(result.is_ok(), ok, "{seconds}: {result:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_text_detected_as_another_language_unless_allowed_when_tagged() {
+        const GERMAN: &str = "Die Bundesregierung hat am Dienstag ein neues Gesetz zur Förderung erneuerbarer \
+            Energien beschlossen. Nach Angaben des Ministeriums sollen bis zum Jahr 2030 mindestens achtzig Prozent \
+            des Stroms aus Wind- und Sonnenenergie stammen.";
+        let validate = |language: &str, allow: bool| {
+            let mut a = article(GERMAN);
+            a.language = language.into();
+            let limits = RequestLimits {
+                max_body_bytes: 10_000,
+                allow_language_mismatch: allow,
+                ..limits()
+            };
+            SummaryRequest::validate(String::new(), a, RawOptions::default(), &defaults(), &limits)
+        };
+        let untagged = validate("", true).unwrap_err();
+        assert!(
+            matches!(untagged, InvalidRequest::NotEnglish(l) if l.code == "deu"),
+            "{untagged}"
+        );
+        assert!(untagged.to_string().contains("German"), "{untagged}");
+        assert!(untagged.to_string().contains("\"en\""), "{untagged}");
+        let tagged = validate("en-GB", false).unwrap_err();
+        assert!(
+            matches!(tagged, InvalidRequest::LanguageMismatch { ref tag, .. } if tag == "en-GB"),
+            "{tagged}"
+        );
+        assert!(tagged.to_string().contains("--allow-language-mismatch"), "{tagged}");
+        assert!(
+            validate("en", true).is_ok(),
+            "--allow-language-mismatch lets a tagged article through"
+        );
     }
 
     #[test]

@@ -160,7 +160,9 @@ impl Service {
     ) -> Result<SummaryResponse, ServiceError> {
         let pool = self.pool.get().ok_or(ServiceError::Warming)?;
         // The pool hands the current span to the worker, so its logs carry the request id.
-        Ok(pool.submit(request, deadline).await?)
+        let response = pool.submit(request, deadline).await?;
+        crate::telemetry::timings(&response.timings);
+        Ok(response)
     }
 
     /// Items of one stream that may run at once.

@@ -266,7 +266,7 @@ pub async fn run(args: BatchArgs) -> Result<Report, BatchError> {
         "chunk_rows": args.chunk_rows,
         "options": format!("{options:?}"),
         "models": format!("{:?}", (&engine.model_dirs, &engine.model, &engine.embedding_model_dir, &engine.ner_model_dir)),
-        "defaults": format!("{:?}", (engine.extractive_mode, engine.default_sentences, engine.default_facts, engine.max_body_bytes)),
+        "defaults": format!("{:?}", (engine.extractive_mode, engine.default_sentences, engine.default_facts, engine.max_body_bytes, engine.allow_language_mismatch)),
         "servers": args.server,
     });
     let job = JobSpec::new(&args.input, settings).map_err(io_error("read", &args.input))?;

@@ -15,6 +15,7 @@ use crate::{
     proto::{self as pb, summarizer_service_server::SummarizerService},
     response::SummaryResponse,
     service::{Service, StreamOrder},
+    telemetry,
 };
 
 /// tonic enforces grpc-timeout itself (server and client side) and answers CANCELLED when it
@@ -58,6 +59,11 @@ fn parse_grpc_timeout(value: &str) -> Option<Duration> {
     })
 }
 
+/// The code a request is counted under.
+fn outcome<T>(result: &Result<T, ServiceError>) -> &'static str {
+    result.as_ref().map_or_else(|err| err.kind().name(), |_| "OK")
+}
+
 type ResponseStream = Pin<Box<dyn Stream<Item = Result<pb::SummarizeStreamResponse, Status>> + Send>>;
 
 /// The service: a handle on the core.
@@ -76,6 +82,7 @@ impl Summarizer {
 
 /// A stream item's answer: the response, or the error with its code.
 fn stream_response(request_id: String, result: Result<SummaryResponse, ServiceError>) -> pb::SummarizeStreamResponse {
+    telemetry::request("SummarizeStream", outcome(&result));
     let result = match result {
         Ok(response) => pb::summarize_stream_response::Result::Response(convert::response(response)),
         Err(err) => {
@@ -100,10 +107,9 @@ impl SummarizerService for Summarizer {
     ) -> Result<Response<pb::SummarizeResponse>, Status> {
         let arrived = request.extensions().get::<Arrival>().map_or_else(Instant::now, |a| a.0);
         let deadline = self.0.deadline(arrived, caller_timeout(request.metadata()));
-        self.summarize_one(request.into_inner(), deadline)
-            .await
-            .map(Response::new)
-            .map_err(|err| status::failed(&err))
+        let result = self.summarize_one(request.into_inner(), deadline).await;
+        telemetry::request("Summarize", outcome(&result));
+        result.map(Response::new).map_err(|err| status::failed(&err))
     }
 
     type SummarizeStreamStream = ResponseStream;

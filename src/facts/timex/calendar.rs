@@ -237,6 +237,58 @@ fn month_span(y: i32, m1: u32, m2: u32) -> Option<(NaiveDate, NaiveDate)> {
     Some((NaiveDate::from_ymd_opt(y, m1, 1)?, last_day_of_month(y, m2)?))
 }
 
+/// The years a normalised value may name: ISO 8601's four digits, and the range the
+/// server accepts for `published_at`.
+pub(crate) const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+/// `value` (a date or time, or a range of them) with each year outside [`YEARS`] replaced
+/// by TIMEX3's unknown year (`XXXX`, or `XXX` and `XX` for a decade and a century), or
+/// `None` when every year is inside. Relative expressions near the calendar's ends resolve
+/// outside it ("last year" in year 1, "next month" in December 9999).
+pub(crate) fn mask_years_out_of_range(value: &str) -> Option<String> {
+    let parts: Vec<&str> = value.split('/').collect();
+    if parts.iter().all(|p| years_in_range(p)) {
+        return None;
+    }
+    let masked: Vec<String> = parts
+        .iter()
+        .map(|p| {
+            if years_in_range(p) {
+                return p.to_string();
+            }
+            let year = year_field(p);
+            let unknown = match year.len() {
+                2 | 3 if !year.starts_with('-') => "X".repeat(year.len()),
+                _ => "XXXX".to_string(),
+            };
+            format!("{unknown}{}", &p[year.len()..])
+        })
+        .collect();
+    Some(masked.join("/"))
+}
+
+/// The leading year (decade, century) digits of a value, with a minus sign if it has one.
+fn year_field(value: &str) -> &str {
+    let sign = usize::from(value.starts_with('-'));
+    let end = value[sign..]
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or(value.len(), |i| i + sign);
+    &value[..end]
+}
+
+fn years_in_range(value: &str) -> bool {
+    let year = year_field(value);
+    let written = match year.len() {
+        _ if year.starts_with('-') => false,
+        0..=3 => true,
+        4 => num::<i32>(year).is_some_and(|y| YEARS.contains(&y)),
+        _ => false,
+    };
+    written
+        && value_interval(value)
+            .is_none_or(|(first, last)| YEARS.contains(&first.year()) && YEARS.contains(&last.year()))
+}
+
 fn num<T: std::str::FromStr>(s: &str) -> Option<T> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;

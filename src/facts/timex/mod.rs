@@ -51,7 +51,8 @@ impl TimeExpression {
     /// `2018-06-19/2018-06-20`, a month `2018-06`, a year `2018`, a week `2018-W24`, a
     /// datetime `2016-11-09T06:00`, a duration `P3D`. Periods ISO 8601 cannot name (quarters,
     /// weekends, decades) come as their day interval; parts of day ("TAF") as their date.
-    /// `None` for reference words ("now"), seasons, sets and vague durations.
+    /// `None` for reference words ("now"), seasons, sets and vague durations, and for a
+    /// date outside years 1 to 9999 (its value has an unknown year, `XXXX`).
     pub fn iso8601(&self) -> Option<String> {
         let v = self.value.as_str();
         match self.kind {
@@ -65,7 +66,11 @@ impl TimeExpression {
                     None => v.to_string(),
                 });
             }
-            TimexType::Date | TimexType::Time => {}
+            TimexType::Date | TimexType::Time => {
+                if v.contains('X') {
+                    return None;
+                }
+            }
         }
         static PLAIN: LazyLock<Regex> = LazyLock::new(|| {
             Regex::new(r"^\d{4}(?:-\d{2}(?:-\d{2}(?:T\d{2}:\d{2})?)?|-W\d{2})?$").expect("valid regex")
@@ -157,14 +162,26 @@ pub fn recognize(text: &str, anchor: NaiveDateTime) -> Vec<TimeExpression> {
     attach_times(&ctx, chosen)
         .into_iter()
         .map(|c| {
-            let interval = match c.kind {
-                TimexType::Date | TimexType::Time => calendar::value_interval(&c.value),
-                TimexType::Duration | TimexType::Set => None,
+            // A date that resolves outside years 1 to 9999 ("last year" in year 1, "next
+            // month" in December 9999) keeps its span and type but not its year: the value
+            // says the year is unknown and there is no interval, so no normalised date is
+            // given. Clamping it into range would state a date the text does not mean
+            // ("last year" in year 1 is not year 1), and a five-digit or zero year is not a
+            // date the API can write.
+            let (value, interval) = match c.kind {
+                TimexType::Date | TimexType::Time => match calendar::mask_years_out_of_range(&c.value) {
+                    Some(unknown_year) => (unknown_year, None),
+                    None => {
+                        let interval = calendar::value_interval(&c.value);
+                        (c.value, interval)
+                    }
+                },
+                TimexType::Duration | TimexType::Set => (c.value, None),
             };
             TimeExpression {
                 range: c.range,
                 kind: c.kind,
-                value: c.value,
+                value,
                 interval,
             }
         })
@@ -272,7 +289,7 @@ fn attach_times(ctx: &rules::Ctx, cands: Vec<Candidate>) -> Vec<Candidate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDate;
+    use chrono::{Datelike, NaiveDate};
 
     /// Tuesday 19 June 2018, midnight.
     fn anchor() -> NaiveDateTime {
@@ -575,6 +592,90 @@ mod tests {
     }
 
     /// The sample article from the specification, where the shared data folder exists.
+    #[test]
+    fn values_stay_within_years_1_to_9999() {
+        let at = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(12, 0, 0).unwrap();
+        let cases = [
+            (
+                at(1, 1, 3),
+                "Profits fell last year. The board met on June 12 last year. It met last week.",
+            ),
+            (
+                at(1, 1, 3),
+                "It happened in the 1st century, on New Year's Eve, from December 30 to January 2.",
+            ),
+            (
+                at(9999, 12, 30),
+                "Sales will rise next month. The vote is next Tuesday. Talks end next year.",
+            ),
+            (
+                at(9999, 12, 30),
+                "The show runs from Friday to next Monday, in the next decade.",
+            ),
+        ];
+        for (anchor, text) in cases {
+            let found = recognize(text, anchor);
+            assert!(!found.is_empty(), "{text}");
+            for e in &found {
+                let surface = &text[e.range.clone()];
+                if let Some((first, last)) = e.interval {
+                    assert!(
+                        calendar::YEARS.contains(&first.year()) && calendar::YEARS.contains(&last.year()),
+                        "{surface:?}: {e:?}"
+                    );
+                }
+                let Some(iso) = e
+                    .iso8601()
+                    .filter(|_| matches!(e.kind, TimexType::Date | TimexType::Time))
+                else {
+                    continue;
+                };
+                for part in iso.split('/') {
+                    let year: i32 = part[..4].parse().unwrap_or_else(|_| panic!("{surface:?}: {iso}"));
+                    assert!((1..=9999).contains(&year), "{surface:?}: {iso}");
+                    assert!(
+                        part.len() == 4 || !part.as_bytes()[4].is_ascii_digit(),
+                        "{surface:?}: {iso}"
+                    );
+                }
+            }
+        }
+        let before = |text: &str, surface: &str| {
+            let found = recognize(text, at(1, 1, 3));
+            found
+                .iter()
+                .find(|e| &text[e.range.clone()] == surface)
+                .cloned()
+                .unwrap_or_else(|| panic!("{surface:?} not in {found:?}"))
+        };
+        let last_year = before("Profits fell last year.", "last year");
+        assert_eq!(
+            (last_year.value.as_str(), last_year.iso8601()),
+            ("XXXX", None),
+            "year 0 is unknown, not clamped"
+        );
+        let june = before("The board met on June 12 last year.", "June 12");
+        assert_eq!((june.value.as_str(), june.iso8601()), ("XXXX-06-12", None));
+        assert_eq!(
+            before("Profits rose this year.", "this year").iso8601().as_deref(),
+            Some("0001")
+        );
+        let after = recognize("Sales will rise next month.", at(9999, 12, 30));
+        assert_eq!((after[0].value.as_str(), after[0].iso8601()), ("XXXX-01", None));
+        assert_eq!(
+            calendar::mask_years_out_of_range("9999-12-30/10000-01-02").as_deref(),
+            Some("9999-12-30/XXXX-01-02")
+        );
+        assert_eq!(calendar::mask_years_out_of_range("-001-06").as_deref(), Some("XXXX-06"));
+        assert_eq!(
+            calendar::mask_years_out_of_range("000").as_deref(),
+            Some("XXX"),
+            "the decade of year 0"
+        );
+        assert_eq!(calendar::mask_years_out_of_range("2018-06-19TAF"), None);
+        assert_eq!(calendar::mask_years_out_of_range("PRESENT_REF"), None);
+    }
+
     #[test]
     fn sample_article() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/samples/kim-beijing-2018.txt");

@@ -127,6 +127,16 @@ pub struct ServeArgs {
     /// Address for Prometheus metrics (`/metrics`). Default: none.
     #[arg(long, env = "NEWSGIST_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// File of API keys, one per line (`NAME:KEY` or `KEY`, `#` comments), re-read when it
+    /// changes. Callers then send `authorization: Bearer KEY`.
+    #[arg(long, env = "NEWSGIST_API_KEYS_FILE")]
+    pub api_keys_file: Option<PathBuf>,
+    /// API keys, comma-separated (`NAME:KEY` or `KEY`), besides the file's.
+    #[arg(long, env = "NEWSGIST_API_KEYS", hide_env_values = true)]
+    pub api_keys: Option<String>,
+    /// Require a key for grpc.health.v1 too (by default health stays open to probes).
+    #[arg(long, env = "NEWSGIST_AUTH_HEALTH")]
+    pub auth_health: bool,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -614,6 +624,9 @@ impl ServeArgs {
             engine: self.engine.validate()?,
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            api_keys_file: self.api_keys_file.clone(),
+            api_keys: self.api_keys.clone(),
+            auth_health: self.auth_health,
         })
     }
 }
@@ -626,6 +639,11 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// How long in-flight requests may take to finish after shutdown begins.
     pub shutdown_grace: Duration,
+    /// Where API keys come from; neither: the server is open.
+    pub api_keys_file: Option<PathBuf>,
+    pub api_keys: Option<String>,
+    /// Whether health needs a key too.
+    pub auth_health: bool,
 }
 
 impl RequestArgs {

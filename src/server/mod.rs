@@ -1,6 +1,7 @@
 //! The gRPC edge: service implementations, health, reflection, limits and graceful
 //! shutdown. tonic appears nowhere else.
 
+mod auth;
 pub(crate) mod codec;
 mod convert;
 mod models_service;
@@ -39,6 +40,8 @@ const MESSAGE_OVERHEAD_BYTES: usize = 64 * 1024;
 pub enum ServerError {
     #[error("workers failed to start: {0}")]
     Start(#[from] StartError),
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
     #[error("gRPC transport failed: {0}")]
     Transport(#[from] tonic::transport::Error),
     #[error("in-flight requests did not finish within the shutdown grace period")]
@@ -53,6 +56,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     crate::telemetry::register(&config.engine);
+    let keys = auth::ApiKeys::load(config.api_keys_file.as_deref(), config.api_keys.as_deref())?;
+    if let Some(keys) = &keys {
+        tokio::spawn(Arc::clone(keys).watch(config.api_keys.clone()));
+    }
+    let require_key = auth::RequireKey(keys);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_service_status("", ServingStatus::Serving).await;
     set_readiness(&health, ServingStatus::NotServing).await;
@@ -76,10 +84,17 @@ pub async fn serve(
         .max_encoding_message_size(max_message * 2)
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip);
-    let summarizer = InterceptedService::new(summarizer, summarizer::stamp_arrival);
+    let summarizer = InterceptedService::new(summarizer, summarizer::Edge(require_key.clone()));
     let models = ModelServiceServer::new(models_service::Models(Arc::clone(&service)))
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip);
+    let models = InterceptedService::new(models, require_key.clone());
+    // Reflection describes the API: it follows the keys. Health stays open to probes unless
+    // --auth-health.
+    let reflection_v1 = InterceptedService::new(reflection_v1, require_key.clone());
+    let reflection_v1alpha = InterceptedService::new(reflection_v1alpha, require_key.clone());
+    let health_key = auth::RequireKey(require_key.0.clone().filter(|_| config.auth_health));
+    let health_service = InterceptedService::new(health_service, health_key);
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();

@@ -7,9 +7,13 @@ use std::{
 };
 
 use futures::{Stream, StreamExt};
-use tonic::{metadata::MetadataMap, Request, Response, Status, Streaming};
+use tonic::{metadata::MetadataMap, service::Interceptor, Request, Response, Status, Streaming};
+use tracing::Instrument;
 
-use super::{convert, status};
+use super::{
+    auth::{KeyName, RequireKey},
+    convert, status,
+};
 use crate::{
     error::ServiceError,
     proto::{self as pb, summarizer_service_server::SummarizerService},
@@ -29,10 +33,23 @@ const DEADLINE_MARGIN: Duration = Duration::from_millis(20);
 #[derive(Clone, Copy)]
 struct Arrival(Instant);
 
-/// Interceptor that records [`Arrival`].
-pub fn stamp_arrival(mut request: Request<()>) -> Result<Request<()>, Status> {
-    request.extensions_mut().insert(Arrival(Instant::now()));
-    Ok(request)
+/// The summariser's interceptor: records [`Arrival`], then checks the API key.
+#[derive(Clone)]
+pub struct Edge(pub RequireKey);
+
+impl Interceptor for Edge {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        request.extensions_mut().insert(Arrival(Instant::now()));
+        self.0.call(request)
+    }
+}
+
+/// The key a call was made with, for its log lines ("-" on an open server).
+fn key_name<T>(request: &Request<T>) -> String {
+    request
+        .extensions()
+        .get::<KeyName>()
+        .map_or_else(|| "-".into(), |k| k.0.clone())
 }
 
 /// The caller's timeout, less the margin that lets our answer beat tonic's timer.
@@ -107,7 +124,11 @@ impl SummarizerService for Summarizer {
     ) -> Result<Response<pb::SummarizeResponse>, Status> {
         let arrived = request.extensions().get::<Arrival>().map_or_else(Instant::now, |a| a.0);
         let deadline = self.0.deadline(arrived, caller_timeout(request.metadata()));
-        let result = self.summarize_one(request.into_inner(), deadline).await;
+        let span = tracing::info_span!("grpc", key = %key_name(&request));
+        let result = self
+            .summarize_one(request.into_inner(), deadline)
+            .instrument(span)
+            .await;
         telemetry::request("Summarize", outcome(&result));
         result.map(Response::new).map_err(|err| status::failed(&err))
     }

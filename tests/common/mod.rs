@@ -22,6 +22,13 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server with `serve` flags (besides --listen) and waits until it is SERVING.
     pub async fn start(flags: &[&str]) -> TestServer {
+        let server = TestServer::spawn(flags).await;
+        server.wait_until(ServingStatus::Serving).await;
+        server
+    }
+
+    /// Starts a server with `serve` flags (besides --listen) without waiting for it.
+    pub async fn spawn(flags: &[&str]) -> TestServer {
         let mut args = vec!["newsgist", "serve"];
         args.extend_from_slice(flags);
         let Command::Serve(serve) = Cli::parse_from(args).command else {
@@ -34,13 +41,11 @@ impl TestServer {
         let task = tokio::spawn(server::serve(config, listener, async {
             let _ = stopped.await;
         }));
-        let server = TestServer {
+        TestServer {
             addr,
             stop: Some(stop),
             task: Some(task),
-        };
-        server.wait_until(ServingStatus::Serving).await;
-        server
+        }
     }
 
     pub fn url(&self) -> String {

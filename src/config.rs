@@ -137,6 +137,16 @@ pub struct ServeArgs {
     /// Require a key for grpc.health.v1 too (by default health stays open to probes).
     #[arg(long, env = "NEWSGIST_AUTH_HEALTH")]
     pub auth_health: bool,
+    /// TLS certificate chain (PEM); with --tls-key, the server speaks only TLS. Both files
+    /// are re-read when they change, or on SIGHUP.
+    #[arg(long, env = "NEWSGIST_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "NEWSGIST_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// CA certificates (PEM) that client certificates must chain to: mutual TLS.
+    #[arg(long, env = "NEWSGIST_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -624,11 +634,27 @@ impl ServeArgs {
             engine: self.engine.validate()?,
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            tls: match (&self.tls_cert, &self.tls_key) {
+                (Some(cert), Some(key)) => Some(TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                    client_ca: self.tls_client_ca.clone(),
+                }),
+                _ => None,
+            },
             api_keys_file: self.api_keys_file.clone(),
             api_keys: self.api_keys.clone(),
             auth_health: self.auth_health,
         })
     }
+}
+
+/// The files of a TLS identity.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
 }
 
 /// A validated server configuration.
@@ -639,6 +665,8 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// How long in-flight requests may take to finish after shutdown begins.
     pub shutdown_grace: Duration,
+    /// TLS, when configured.
+    pub tls: Option<TlsFiles>,
     /// Where API keys come from; neither: the server is open.
     pub api_keys_file: Option<PathBuf>,
     pub api_keys: Option<String>,

@@ -7,6 +7,7 @@ mod convert;
 mod models_service;
 mod status;
 mod summarizer;
+mod tls;
 
 use std::{future::Future, sync::Arc};
 
@@ -42,6 +43,8 @@ pub enum ServerError {
     Start(#[from] StartError),
     #[error(transparent)]
     Auth(#[from] auth::AuthError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error("gRPC transport failed: {0}")]
     Transport(#[from] tonic::transport::Error),
     #[error("in-flight requests did not finish within the shutdown grace period")]
@@ -98,21 +101,26 @@ pub async fn serve(
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    let server = tokio::spawn(
-        Server::builder()
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(summarizer)
-            .add_service(models)
-            .serve_with_incoming_shutdown(
-                // Without TCP_NODELAY, small responses wait for delayed ACKs (~40 ms each).
-                TcpIncoming::from(listener).with_nodelay(Some(true)),
-                async {
-                    let _ = stop_rx.await;
-                },
-            ),
-    );
+    let router = Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(summarizer)
+        .add_service(models);
+    let stopped = async {
+        let _ = stop_rx.await;
+    };
+    let server = match &config.tls {
+        Some(files) => {
+            let (acceptor, watch_certificate) = tls::acceptor(files)?;
+            tokio::spawn(watch_certificate);
+            tokio::spawn(router.serve_with_incoming_shutdown(tls::incoming(listener, acceptor), stopped))
+        }
+        // Without TCP_NODELAY, small responses wait for delayed ACKs (~40 ms each).
+        None => tokio::spawn(
+            router.serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), stopped),
+        ),
+    };
     info!(%addr, "listening; loading models");
 
     let starting = Arc::clone(&service);

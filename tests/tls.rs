@@ -1,0 +1,165 @@
+//! TLS on a real server: a client that trusts the CA is served (with an API key as well), a
+//! plaintext client is not, a rewritten certificate takes effect without a restart, and with a
+//! client CA only callers presenting a certificate it signed get through.
+
+mod common;
+
+use std::{path::Path, time::Duration};
+
+use common::*;
+use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+use tonic::{
+    metadata::MetadataValue,
+    transport::{Certificate, Channel, ClientTlsConfig, Identity},
+};
+
+struct Ca {
+    cert: rcgen::Certificate,
+    key: KeyPair,
+}
+
+fn ca(name: &str) -> Ca {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(rcgen::DnType::CommonName, name);
+    Ca {
+        cert: params.self_signed(&key).unwrap(),
+        key,
+    }
+}
+
+/// A certificate for `name` signed by `ca`: (certificate PEM, key PEM).
+fn issue(ca: &Ca, name: &str) -> (String, String) {
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec![name.to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca.cert, &ca.key)
+        .unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+fn write_identity(dir: &Path, (cert, key): &(String, String)) {
+    std::fs::write(dir.join("server.crt"), cert).unwrap();
+    std::fs::write(dir.join("server.key"), key).unwrap();
+}
+
+async fn tls_channel(server: &TestServer, ca: &Ca, identity: Option<&(String, String)>) -> Result<Channel, String> {
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(ca.cert.pem()))
+        .domain_name("localhost");
+    if let Some((cert, key)) = identity {
+        tls = tls.identity(Identity::from_pem(cert, key));
+    }
+    let url = format!("https://localhost:{}", server.addr.port());
+    Channel::from_shared(url)
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .map_err(|e| format!("{e:?}"))
+}
+
+/// Summarises over `channel` with `key`; the status code on failure.
+async fn summarize(channel: Channel, key: &str) -> Result<(), tonic::Code> {
+    let mut client = newsgist::proto::summarizer_service_client::SummarizerServiceClient::new(channel);
+    let mut request = tonic::Request::new(request("tls", ARTICLE_BODY, &[]));
+    let value: MetadataValue<_> = format!("Bearer {key}").parse().unwrap();
+    request.metadata_mut().insert("authorization", value);
+    client.summarize(request).await.map(|_| ()).map_err(|s| s.code())
+}
+
+/// Waits until a TLS client trusting `ca` is served.
+async fn served_by(server: &TestServer, ca: &Ca, identity: Option<&(String, String)>, key: &str) -> bool {
+    for _ in 0..100 {
+        if let Ok(channel) = tls_channel(server, ca, identity).await {
+            if summarize(channel, key).await.is_ok() {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+const KEY: &str = "tls-test-0123456789abcdef";
+
+#[tokio::test]
+async fn tls_with_a_key_serves_and_a_rewritten_certificate_takes_effect_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = ca("first CA");
+    write_identity(dir.path(), &issue(&first, "localhost"));
+    let cert = dir.path().join("server.crt");
+    let key = dir.path().join("server.key");
+    let server = TestServer::spawn(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+        "--api-keys",
+        &format!("tls:{KEY}"),
+    ])
+    .await;
+    assert!(
+        served_by(&server, &first, None, KEY).await,
+        "a client trusting the CA, with the key"
+    );
+    let refused = summarize(
+        tls_channel(&server, &first, None).await.unwrap(),
+        "wrong-0123456789abcdef",
+    )
+    .await;
+    assert_eq!(refused, Err(tonic::Code::Unauthenticated));
+    let plaintext = Channel::from_shared(server.url()).unwrap().connect().await;
+    let plaintext_served = match plaintext {
+        Ok(channel) => summarize(channel, KEY).await.is_ok(),
+        Err(_) => false,
+    };
+    assert!(!plaintext_served, "plaintext is not served");
+
+    // Rotation to a certificate from another CA: clients trusting it get through, no restart.
+    let second = ca("second CA");
+    write_identity(dir.path(), &issue(&second, "localhost"));
+    assert!(
+        served_by(&server, &second, None, KEY).await,
+        "the rewritten certificate is in force"
+    );
+    assert!(
+        tls_channel(&server, &first, None).await.is_err(),
+        "the old CA no longer matches"
+    );
+}
+
+#[tokio::test]
+async fn with_a_client_ca_only_callers_with_its_certificates_get_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let server_ca = ca("server CA");
+    write_identity(dir.path(), &issue(&server_ca, "localhost"));
+    let clients = ca("client CA");
+    std::fs::write(dir.path().join("clients.crt"), clients.cert.pem()).unwrap();
+    let server = TestServer::spawn(&[
+        "--tls-cert",
+        dir.path().join("server.crt").to_str().unwrap(),
+        "--tls-key",
+        dir.path().join("server.key").to_str().unwrap(),
+        "--tls-client-ca",
+        dir.path().join("clients.crt").to_str().unwrap(),
+        "--api-keys",
+        &format!("tls:{KEY}"),
+    ])
+    .await;
+    let client_identity = issue(&clients, "batch-job");
+    assert!(served_by(&server, &server_ca, Some(&client_identity), KEY).await);
+    let without = match tls_channel(&server, &server_ca, None).await {
+        Ok(channel) => summarize(channel, KEY).await.is_ok(),
+        Err(_) => false,
+    };
+    assert!(!without, "no client certificate: refused");
+    let stranger = issue(&ca("another CA"), "intruder");
+    let with_stranger = match tls_channel(&server, &server_ca, Some(&stranger)).await {
+        Ok(channel) => summarize(channel, KEY).await.is_ok(),
+        Err(_) => false,
+    };
+    assert!(!with_stranger, "a certificate from another CA: refused");
+}

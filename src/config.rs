@@ -171,6 +171,10 @@ pub struct EngineArgs {
     /// IOB2 labels) whose names replace the embedded tagger's in key facts.
     #[arg(long, env = "NEWSGIST_NER_MODEL_DIR")]
     pub ner_model_dir: Option<PathBuf>,
+    /// Fault injection for tests: a worker panics on a request with this request id, as a
+    /// crashing model would. Hidden; never set in production.
+    #[arg(long, hide = true)]
+    pub fault_panic_request_id: Option<String>,
     /// Device for models: cpu or cuda:N.
     #[arg(long, env = "NEWSGIST_DEVICE", default_value = "cpu")]
     pub device: String,
@@ -476,6 +480,8 @@ pub struct EngineConfig {
     pub default_profile: Option<String>,
     pub embedding_dir: Option<PathBuf>,
     pub ner_dir: Option<PathBuf>,
+    /// See `EngineArgs::fault_panic_request_id`.
+    pub fault_panic_request_id: Option<String>,
     pub placement: Placement,
     pub workers: usize,
     pub intra_op_threads: usize,
@@ -573,6 +579,7 @@ impl EngineArgs {
             default_profile,
             embedding_dir: self.embedding_model_dir.clone(),
             ner_dir: self.ner_model_dir.clone(),
+            fault_panic_request_id: self.fault_panic_request_id.clone(),
             placement,
             workers,
             intra_op_threads,

@@ -66,6 +66,8 @@ type BatchKey = std::convert::Infallible;
 pub struct Engine {
     #[cfg(feature = "torch")]
     neural: neural::NeuralModels,
+    /// Fault injection: requests with this id panic (tests of crash recovery).
+    panic_on: Option<String>,
 }
 
 /// An article for warm-up: short, with a name, a place and a date, so that every stage runs.
@@ -82,6 +84,7 @@ impl Engine {
         Ok(Engine {
             #[cfg(feature = "torch")]
             neural: neural::NeuralModels::load(config)?,
+            panic_on: config.fault_panic_request_id.clone(),
         })
     }
 
@@ -113,6 +116,9 @@ impl Engine {
         precomputed: Option<(AbstractiveSummary, f64)>,
     ) -> Result<SummaryResponse, EngineError> {
         let (request, queued) = (&job.request, job.waited);
+        if self.panic_on.as_ref() == Some(&request.request_id) {
+            panic!("fault injection: request {:?}", request.request_id);
+        }
         let before = |stage: &'static str| {
             if job.expired() {
                 Err(EngineError::DeadlineExceeded { stage })

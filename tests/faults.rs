@@ -1,0 +1,168 @@
+//! Faults on a real server: a worker that panics fails only its request and is rebuilt;
+//! SIGTERM under load answers every admitted request and exits within the grace period; a
+//! damaged model file is a clear start-up error.
+
+mod common;
+
+use std::{
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::*;
+use tonic::Code;
+
+#[tokio::test]
+async fn a_panicking_worker_fails_only_its_request_and_is_rebuilt() {
+    let server = TestServer::start(&["--workers", "1", "--fault-panic-request-id", "boom"]).await;
+    let calls: Vec<_> = ["a", "boom", "b", "c"]
+        .into_iter()
+        .map(|id| (id, server.spawn_summarize(request(id, ARTICLE_BODY, &[]))))
+        .collect();
+    for (id, call) in calls {
+        let result = call.await.unwrap();
+        match id {
+            "boom" => {
+                let status = result.unwrap_err();
+                assert_eq!(status.code(), Code::Internal, "{status:?}");
+                assert!(status.message().contains("crashed"), "{status:?}");
+            }
+            _ => assert!(result.is_ok(), "{id}: {result:?}"),
+        }
+    }
+    // The rebuilt worker serves again, and readiness says so.
+    let mut served = false;
+    for _ in 0..100 {
+        if server
+            .client()
+            .await
+            .summarize(request("after", ARTICLE_BODY, &[]))
+            .await
+            .is_ok()
+        {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(served, "the worker was rebuilt");
+    let readiness = server.health("newsgist.v1.SummarizerService").await;
+    assert_eq!(
+        readiness,
+        tonic_health::pb::health_check_response::ServingStatus::Serving
+    );
+}
+
+#[tokio::test]
+async fn sigterm_under_load_answers_every_admitted_request_and_exits_in_the_grace_period() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_newsgist"))
+        .args([
+            "serve",
+            "--listen",
+            &addr,
+            "--workers",
+            "1",
+            "--shutdown-grace-secs",
+            "20",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = format!("http://{addr}");
+    let mut client = None;
+    for _ in 0..200 {
+        if let Ok(c) = newsgist::proto::summarizer_service_client::SummarizerServiceClient::connect(url.clone()).await {
+            let mut c = c;
+            if c.summarize(request("ready", ARTICLE_BODY, &[])).await.is_ok() {
+                client = Some(c);
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let client = client.expect("the server came up");
+    let body = ARTICLE_BODY.repeat(150);
+    let calls: Vec<_> = (0..16)
+        .map(|i| {
+            let mut client = client.clone();
+            let request = request(&format!("load-{i}"), &body, &[]);
+            tokio::spawn(async move { client.summarize(request).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let signalled = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (mut served, mut unavailable) = (0, 0);
+    for call in calls {
+        match call.await.unwrap() {
+            Ok(_) => served += 1,
+            Err(status) if status.code() == Code::Unavailable => unavailable += 1,
+            Err(status) => panic!("an admitted request got {status:?}, not a result or UNAVAILABLE"),
+        }
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(25),
+            "still running past the grace period"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    println!(
+        "SIGTERM under load: {served} served, {unavailable} UNAVAILABLE, exit {status} after {:.2} s",
+        signalled.elapsed().as_secs_f64()
+    );
+    assert!(status.success(), "a drained shutdown exits 0");
+    assert_eq!(served + unavailable, 16, "every request answered");
+}
+
+#[cfg(feature = "torch")]
+#[test]
+fn a_truncated_model_file_is_a_clear_start_up_error() {
+    let fixture = std::path::PathBuf::from(fixture("bart-tiny"));
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("bart-tiny");
+    std::fs::create_dir(&model).unwrap();
+    for entry in std::fs::read_dir(&fixture).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, model.join(path.file_name().unwrap())).unwrap();
+    }
+    let weights = model.join("model.safetensors");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_newsgist"))
+        .args([
+            "summarize",
+            "-",
+            "--outputs",
+            "abstractive",
+            "--model-dir",
+            model.to_str().unwrap(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), ARTICLE_BODY.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("model.safetensors") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}

@@ -52,7 +52,7 @@ eval-summaries: build setup
 
 ## Key-fact scores on the Giveme5W1H dev set.
 eval-keyfacts: build setup
-	./target/release/newsgist batch --input $(SHARED)/data/keyfacts/dev.jsonl --output target/keyfacts-dev.jsonl --outputs key-facts
+	./target/release/newsgist batch --input $(SHARED)/data/keyfacts/dev.jsonl --output target/keyfacts-dev.jsonl --outputs key-facts --restart
 	"$(PYTHON)" $(SHARED)/tools/score_keyfacts.py $(SHARED)/data/keyfacts/dev.jsonl target/keyfacts-dev.jsonl
 
 ## p50/p99 latency of 1,000 sequential extractive requests over gRPC.

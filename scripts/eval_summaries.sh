@@ -21,7 +21,7 @@ declare -A length=([cnndm]="--sentences 3" [xsum]="--sentences 1" [bbc]="--ratio
 : > "$out/predictions.jsonl"
 for source in cnndm xsum bbc; do
   ./target/release/newsgist batch --input "$out/$source.jsonl" --output "$out/$source.out.jsonl" \
-    --outputs extractive ${length[$source]} "$@"
+    --outputs extractive ${length[$source]} --restart "$@"
   cat "$out/$source.out.jsonl" >> "$out/predictions.jsonl"
 done
 "$python" "$shared/tools/score_summaries.py" "$dev" "$out/predictions.jsonl" --path extractive.text

@@ -1,8 +1,12 @@
-//! The Kubernetes manifests in deploy/: valid for Kubernetes 1.31 (kubernetes-validate, strict,
-//! offline, through the Python of `make setup`), and saying what the archive Jobs and the
-//! server need: an Indexed Job whose shard count matches `--shards`, per-index retries, a pod
-//! failure policy that follows `newsgist batch`'s exit codes, a merge over the same directory,
-//! and gRPC health probes on the server.
+//! The Kubernetes manifests in deploy/ and the Dockerfile. The manifests: valid for Kubernetes
+//! 1.31 (kubernetes-validate, strict, offline, through the Python of `make setup`), and saying
+//! what the archive Jobs and the server need: an Indexed Job whose shard count matches
+//! `--shards`, per-index retries, a pod failure policy that follows `newsgist batch`'s exit
+//! codes, a merge over the same directory; for the server gRPC health probes, a termination
+//! grace period longer than the drain, an autoscaler on the Deployment, the API keys Secret
+//! mounted where `NEWSGIST_API_KEYS_FILE` points, the metrics port that `--metrics-listen`
+//! opens. The Dockerfile (not built here: no base images offline): non-root runtime stages,
+//! the binary where the manifests run it, and only flags that `newsgist serve` documents.
 
 use std::{
     path::{Path, PathBuf},
@@ -288,10 +292,55 @@ fn assert_flags_exist(subcommand: &str, args: &[String]) {
     }
 }
 
+/// `NEWSGIST_*` variables set on a container are ones `newsgist SUBCOMMAND --help` documents
+/// (`[env: NAME=]`, or `[env: NAME]` for hidden values): a misspelt one is silently ignored.
+fn assert_env_exists(subcommand: &str, env: &Value) {
+    let help = documented_flags(subcommand);
+    for var in env.as_array().cloned().unwrap_or_default() {
+        let name = var["name"].as_str().unwrap();
+        if !name.starts_with("NEWSGIST_") {
+            continue;
+        }
+        assert!(
+            help.contains(&format!("[env: {name}=")) || help.contains(&format!("[env: {name}]")),
+            "the manifest sets {name} for `newsgist {subcommand}`, which documents no such variable"
+        );
+    }
+}
+
+/// The value of the variable `name` in a container's `env`, if set there.
+fn env_value<'a>(container: &'a Value, name: &str) -> Option<&'a str> {
+    container["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == name)
+        .map(|e| e["value"].as_str().unwrap_or_else(|| panic!("{name}: a literal value")))
+}
+
+/// The Deployment of server.yaml, its pod spec and its one container.
+fn server(docs: &[(String, Value)]) -> (&Value, &Value, &Value) {
+    let deployment = one(docs, "server.yaml", "Deployment");
+    let pod = &deployment["spec"]["template"]["spec"];
+    (deployment, pod, the_container(pod, "newsgist"))
+}
+
+/// The port of a `HOST:PORT` address.
+fn port_of(addr: &str) -> i64 {
+    addr.rsplit_once(':')
+        .and_then(|(_, port)| port.parse().ok())
+        .unwrap_or_else(|| panic!("not HOST:PORT: {addr}"))
+}
+
 #[test]
 fn every_manifest_validates_against_kubernetes_1_31_strictly() {
     let files = manifests();
-    for expected in ["archive-job.yaml", "archive-merge-job.yaml", "server.yaml"] {
+    for expected in [
+        "api-keys-secret.yaml",
+        "archive-job.yaml",
+        "archive-merge-job.yaml",
+        "archive-pvc.yaml",
+        "server.yaml",
+    ] {
         assert!(
             files.iter().any(|f| f.ends_with(expected)),
             "deploy/{expected} missing: {files:?}"
@@ -314,9 +363,26 @@ fn every_manifest_validates_against_kubernetes_1_31_strictly() {
         "deploy/ does not validate against Kubernetes {KUBERNETES_VERSION}:\n{}",
         validated.errors.join("\n")
     );
-    assert!(
-        validated.documents.len() >= 4,
-        "Job, merge Job, Deployment, Service at least"
+    let mut kinds: Vec<&str> = validated
+        .documents
+        .iter()
+        .map(|d| d["resource"]["kind"].as_str().unwrap_or_default())
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "Deployment",
+            "HorizontalPodAutoscaler",
+            "Job",
+            "Job",
+            "PersistentVolumeClaim",
+            "PodDisruptionBudget",
+            "Secret",
+            "Service",
+            "Service"
+        ],
+        "the documents of deploy/"
     );
 }
 
@@ -545,9 +611,25 @@ fn the_server_serves_grpc_on_50051_with_grpc_health_probes() {
         container["livenessProbe"]["grpc"],
         serde_json::json!({"port": 50051, "service": ""})
     );
-    // Liveness would kill a pod that is still loading models ("" is NOT_SERVING until the
-    // workers are warm) without a startup probe to wait for it first.
-    assert!(!container["startupProbe"]["grpc"].is_null(), "startupProbe");
+    // "" is SERVING from the moment the server listens (models load after that), so the
+    // startup probe waits for the process to start and bind, then liveness takes over.
+    // Readiness alone waits for the models, and never restarts a pod for a slow start.
+    assert_eq!(
+        container["startupProbe"]["grpc"],
+        serde_json::json!({"port": 50051, "service": ""})
+    );
+    for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
+        assert_eq!(
+            container[probe]["grpc"]["port"], grpc["containerPort"],
+            "{probe} asks the port the server listens on"
+        );
+    }
+    // The kubelet's gRPC probes cannot send an API key: health must stay open.
+    assert!(!args.iter().any(|a| a.starts_with("--auth-health")), "{args:?}");
+    assert!(
+        env_value(container, "NEWSGIST_AUTH_HEALTH").is_none_or(|v| v == "false"),
+        "NEWSGIST_AUTH_HEALTH would fail every probe"
+    );
 
     let services: Vec<&Value> = docs
         .iter()
@@ -583,6 +665,496 @@ fn the_manifests_pass_only_flags_that_newsgist_documents() {
             let args = strings(&container["args"]);
             println!("{file}: newsgist {}", args.join(" "));
             assert_flags_exist(&args[0], &args);
+            assert_env_exists(&args[0], &container["env"]);
         }
+    }
+}
+
+#[test]
+fn the_server_drains_within_its_termination_grace_period() {
+    let docs = documents();
+    let (_, pod, container) = server(&docs);
+    let args = strings(&container["args"]);
+    // Set explicitly, in one place: the grace period below is computed from it.
+    let drain: i64 = flag(&args, "--shutdown-grace-secs")
+        .expect("--shutdown-grace-secs set explicitly")
+        .parse()
+        .unwrap();
+    assert_eq!(
+        env_value(container, "NEWSGIST_SHUTDOWN_GRACE_SECS"),
+        None,
+        "the flag overrides the variable: set one of them"
+    );
+    // The kubelet's countdown starts before the preStop hook, and SIGTERM only after it.
+    let pre_stop = &container["lifecycle"]["preStop"];
+    let pre_stop_secs = pre_stop["sleep"]["seconds"].as_i64().unwrap_or(0);
+    assert!(
+        pre_stop["exec"].is_null() && pre_stop["httpGet"].is_null(),
+        "only a sleep is accounted for: {pre_stop}"
+    );
+    let grace = pod["terminationGracePeriodSeconds"]
+        .as_i64()
+        .expect("terminationGracePeriodSeconds set");
+    assert!(
+        grace > pre_stop_secs + drain,
+        "terminationGracePeriodSeconds {grace} must exceed the preStop sleep ({pre_stop_secs} s) plus \
+         --shutdown-grace-secs ({drain} s), or draining pods are killed"
+    );
+}
+
+#[test]
+fn the_autoscaler_scales_the_server_deployment_on_cpu() {
+    let docs = documents();
+    let (deployment, _, container) = server(&docs);
+    let hpa = one(&docs, "server.yaml", "HorizontalPodAutoscaler");
+    assert_eq!(hpa["apiVersion"], "autoscaling/v2");
+    assert_eq!(
+        hpa["spec"]["scaleTargetRef"],
+        serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment["metadata"]["name"]})
+    );
+    let metrics = hpa["spec"]["metrics"].as_array().expect("metrics");
+    let cpu = metrics
+        .iter()
+        .find(|m| m["type"] == "Resource" && m["resource"]["name"] == "cpu")
+        .expect("a CPU resource metric");
+    assert_eq!(cpu["resource"]["target"]["type"], "Utilization");
+    let utilisation = cpu["resource"]["target"]["averageUtilization"].as_i64().unwrap();
+    assert!((1..=100).contains(&utilisation), "averageUtilization {utilisation}");
+    // Utilisation is measured against the request: without one the autoscaler does nothing.
+    assert!(!container["resources"]["requests"]["cpu"].is_null());
+    let min = hpa["spec"]["minReplicas"].as_i64().expect("minReplicas");
+    let max = hpa["spec"]["maxReplicas"].as_i64().unwrap();
+    assert!(2 <= min && min <= max, "minReplicas {min}, maxReplicas {max}");
+    // With minAvailable >= minReplicas a drain could evict no pod at all.
+    let pdb = one(&docs, "server.yaml", "PodDisruptionBudget");
+    let labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    for (k, v) in pdb["spec"]["selector"]["matchLabels"].as_object().unwrap() {
+        assert_eq!(&labels[k], v, "the PodDisruptionBudget selects the server pods");
+    }
+    let min_available = pdb["spec"]["minAvailable"].as_i64().expect("an integer minAvailable");
+    assert!(min_available < min, "minAvailable {min_available} < minReplicas {min}");
+    // The autoscaler owns the count: `replicas` in the Deployment would reset it on every apply.
+    assert!(deployment["spec"]["replicas"].is_null(), "drop spec.replicas");
+}
+
+#[test]
+fn the_api_keys_secret_is_mounted_where_newsgist_api_keys_file_points() {
+    let docs = documents();
+    let (_, pod, container) = server(&docs);
+    let path = env_value(container, "NEWSGIST_API_KEYS_FILE").expect("NEWSGIST_API_KEYS_FILE");
+    assert_eq!(path, "/etc/newsgist/keys/api-keys");
+    assert!(
+        !strings(&container["args"]).iter().any(|a| a.starts_with("--api-keys")),
+        "the keys come from the file only"
+    );
+    assert_eq!(
+        env_value(container, "NEWSGIST_API_KEYS"),
+        None,
+        "no keys in the manifest"
+    );
+
+    let mount = container["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| path.starts_with(&format!("{}/", m["mountPath"].as_str().unwrap().trim_end_matches('/'))))
+        .max_by_key(|m| m["mountPath"].as_str().unwrap().len())
+        .unwrap_or_else(|| panic!("nothing is mounted over {path}"));
+    assert_eq!(mount["readOnly"], true);
+    // The kubelet updates a Secret volume in place; a subPath mount would never see rotated keys.
+    assert!(mount["subPath"].is_null(), "no subPath: keys rotate without a restart");
+    let relative = &path[mount["mountPath"].as_str().unwrap().trim_end_matches('/').len() + 1..];
+    let volume = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .expect("the mounted volume");
+    let secret = &volume["secret"];
+    assert!(!secret.is_null(), "{path} is on a Secret volume: {volume}");
+    assert_ne!(secret["optional"], true, "the server must not start without its keys");
+    let key = match secret["items"].as_array() {
+        Some(items) => items
+            .iter()
+            .find(|i| i["path"] == relative)
+            .unwrap_or_else(|| panic!("no item of the Secret volume is at {relative}"))["key"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        None => relative.to_string(),
+    };
+    // Readable by the pod's user: world-readable, or group-readable with fsGroup.
+    let mode = secret["defaultMode"].as_i64().unwrap_or(0o644);
+    assert!(
+        mode & 0o004 != 0 || (mode & 0o040 != 0 && !pod["securityContext"]["fsGroup"].is_null()),
+        "defaultMode {mode:o}: user {} cannot read the keys",
+        pod["securityContext"]["runAsUser"]
+    );
+
+    let name = secret["secretName"].as_str().unwrap();
+    let manifest = docs
+        .iter()
+        .find(|(_, d)| d["kind"] == "Secret" && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no Secret {name} in deploy/"));
+    assert_eq!(
+        manifest.0, "api-keys-secret.yaml",
+        "apart from server.yaml: re-applying the server never resets the keys"
+    );
+    let keys = manifest.1["stringData"][&key]
+        .as_str()
+        .unwrap_or_else(|| panic!("Secret {name} has no stringData.{key}"));
+    // One NAME:KEY per line, every key a marked placeholder.
+    let lines: Vec<&str> = keys
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let (name, key) = line.split_once(':').unwrap_or_else(|| panic!("not NAME:KEY: {line}"));
+        assert!(!name.trim().is_empty(), "{line}");
+        assert!(key.contains("REPLACE-ME"), "{line}: placeholders only, clearly marked");
+    }
+}
+
+#[test]
+fn the_placeholder_api_keys_are_refused_by_the_server() {
+    // Applied unchanged, the placeholder Secret must not give a server with known keys.
+    let docs = documents();
+    let secret = one(&docs, "api-keys-secret.yaml", "Secret");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("api-keys");
+    std::fs::write(&file, secret["stringData"]["api-keys"].as_str().unwrap()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_newsgist"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--api-keys-file"])
+        .arg(&file)
+        .env_remove("NEWSGIST_API_KEYS")
+        .env_remove("NEWSGIST_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("the server started with the placeholder keys");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!output.status.success(), "{said}");
+    assert!(said.contains("use at least 16 random bytes"), "{said}");
+}
+
+#[test]
+fn the_metrics_port_matches_metrics_listen_and_is_scraped() {
+    let docs = documents();
+    let (deployment, _, container) = server(&docs);
+    let args = strings(&container["args"]);
+    let listen = flag(&args, "--metrics-listen").expect("--metrics-listen");
+    assert_eq!(listen, "0.0.0.0:9464", "reachable from Prometheus, not loopback");
+    assert_eq!(env_value(container, "NEWSGIST_METRICS_LISTEN"), None, "one place");
+    let port = port_of(listen);
+    let ports = container["ports"].as_array().unwrap();
+    let metrics = ports
+        .iter()
+        .find(|p| p["name"] == "metrics")
+        .expect("a port named metrics");
+    assert_eq!(metrics["containerPort"], port);
+    assert_ne!(
+        port_of(flag(&args, "--listen").unwrap()),
+        port,
+        "gRPC and metrics on different ports"
+    );
+    let annotations = &deployment["spec"]["template"]["metadata"]["annotations"];
+    assert_eq!(annotations["prometheus.io/scrape"], "true");
+    assert_eq!(annotations["prometheus.io/port"], port.to_string());
+    assert_eq!(annotations["prometheus.io/path"], "/metrics");
+    // The Services carry gRPC only.
+    for (_, service) in docs
+        .iter()
+        .filter(|(f, d)| f == "server.yaml" && d["kind"] == "Service")
+    {
+        for p in service["spec"]["ports"].as_array().unwrap() {
+            assert_ne!(p["targetPort"], "metrics", "{}", service["metadata"]["name"]);
+        }
+    }
+}
+
+/// One stage of the Dockerfile: `FROM base [AS name]` and its instructions (keyword in upper
+/// case, the rest as written, continuation lines joined, comments dropped).
+#[derive(Debug)]
+struct Stage {
+    base: String,
+    name: Option<String>,
+    instructions: Vec<(String, String)>,
+}
+
+fn dockerfile() -> Vec<Stage> {
+    let text = std::fs::read_to_string(repo().join("Dockerfile")).expect("Dockerfile at the repository root");
+    let mut logical = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        // Comment lines are dropped, inside a continued instruction too (as Docker does).
+        if trimmed.starts_with('#') || (trimmed.is_empty() && current.is_empty()) {
+            continue;
+        }
+        match trimmed.strip_suffix('\\') {
+            Some(start) => {
+                current.push_str(start);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(trimmed);
+                logical.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    assert!(current.is_empty(), "the Dockerfile ends inside a continued line");
+    let mut stages: Vec<Stage> = Vec::new();
+    for line in logical {
+        let (keyword, rest) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
+        let keyword = keyword.to_ascii_uppercase();
+        let rest = rest.trim().to_string();
+        if keyword == "FROM" {
+            let words: Vec<&str> = rest.split_whitespace().filter(|w| !w.starts_with("--")).collect();
+            let name = match words.as_slice() {
+                [_] => None,
+                [_, as_, name] if as_.eq_ignore_ascii_case("as") => Some(name.to_string()),
+                _ => panic!("FROM {rest}"),
+            };
+            stages.push(Stage {
+                base: words[0].to_string(),
+                name,
+                instructions: Vec::new(),
+            });
+        } else {
+            stages
+                .last_mut()
+                .unwrap_or_else(|| panic!("{keyword} before the first FROM"))
+                .instructions
+                .push((keyword, rest));
+        }
+    }
+    stages
+}
+
+fn stage<'a>(stages: &'a [Stage], name: &str) -> &'a Stage {
+    stages
+        .iter()
+        .find(|s| s.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("no stage {name} in the Dockerfile"))
+}
+
+/// The last `keyword` instruction in effect in `stage`: its own, or its base stage's.
+fn inherited<'a>(stages: &'a [Stage], stage: &'a Stage, keyword: &str) -> Option<&'a str> {
+    stage
+        .instructions
+        .iter()
+        .rev()
+        .find(|(k, _)| k == keyword)
+        .map(|(_, v)| v.as_str())
+        .or_else(|| {
+            let base = stages.iter().find(|s| s.name.as_deref() == Some(stage.base.as_str()))?;
+            inherited(stages, base, keyword)
+        })
+}
+
+/// An instruction in exec (JSON) form.
+fn exec_form(value: &str) -> Vec<String> {
+    let parsed: Value = serde_json::from_str(value).unwrap_or_else(|e| panic!("not exec form ({e}): {value}"));
+    strings(&parsed)
+}
+
+/// The runtime stages: the default target (the last stage, what `docker build .` builds)
+/// and `full`.
+fn runtime_stages(stages: &[Stage]) -> [&Stage; 2] {
+    let lean = stages.last().unwrap();
+    assert_ne!(
+        lean.name.as_deref(),
+        Some("full"),
+        "the default target is the lean image"
+    );
+    [lean, stage(stages, "full")]
+}
+
+#[test]
+fn the_images_run_newsgist_serve_as_the_non_root_user_of_the_manifests() {
+    let stages = dockerfile();
+    let docs = documents();
+    let (_, pod, container) = server(&docs);
+    let run_as = pod["securityContext"]["runAsUser"].as_i64().unwrap();
+    let binary = strings(&container["command"]);
+    let ports: Vec<String> = container["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["containerPort"].to_string())
+        .collect();
+    for runtime in runtime_stages(&stages) {
+        let what = runtime.name.as_deref().unwrap_or("the last stage");
+        // Numeric, so that the kubelet can check runAsNonRoot against the image as well.
+        let user = inherited(&stages, runtime, "USER").unwrap_or_else(|| panic!("{what}: no USER, runs as root"));
+        let uid: i64 = user
+            .split(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap_or_else(|_| panic!("{what}: USER {user} is not numeric"));
+        assert_ne!(uid, 0, "{what}: USER {user}");
+        assert_eq!(uid, run_as, "{what}: the user deploy/server.yaml runs as");
+        assert!(
+            runtime
+                .instructions
+                .iter()
+                .any(|(k, v)| k == "COPY" && v.ends_with(&format!(" {}", binary[0]))),
+            "{what}: the binary is copied to {} (the manifests' command)",
+            binary[0]
+        );
+        assert_eq!(
+            exec_form(inherited(&stages, runtime, "ENTRYPOINT").expect("ENTRYPOINT")),
+            ["newsgist"]
+        );
+        let cmd = exec_form(inherited(&stages, runtime, "CMD").expect("CMD"));
+        assert_eq!(cmd[0], "serve", "{what}");
+        assert_eq!(
+            flag(&cmd, "--listen"),
+            Some("0.0.0.0:50051"),
+            "{what}: reachable from outside"
+        );
+        let exposed: Vec<&str> = inherited(&stages, runtime, "EXPOSE")
+            .expect("EXPOSE")
+            .split_whitespace()
+            .collect();
+        for port in &ports {
+            assert!(exposed.contains(&port.as_str()), "{what}: EXPOSE {port}");
+        }
+        let base = stages
+            .iter()
+            .find(|s| s.name.as_deref() == Some(runtime.base.as_str()))
+            .map_or(runtime.base.as_str(), |s| s.base.as_str());
+        assert_eq!(base, "debian:bookworm-slim", "{what}");
+    }
+}
+
+#[test]
+fn the_image_cmd_passes_only_flags_that_newsgist_serve_documents() {
+    let stages = dockerfile();
+    for runtime in runtime_stages(&stages) {
+        let cmd = exec_form(inherited(&stages, runtime, "CMD").unwrap());
+        println!("{:?}: newsgist {}", runtime.name, cmd.join(" "));
+        assert_flags_exist(&cmd[0], &cmd);
+    }
+}
+
+#[test]
+fn the_lean_image_builds_without_libtorch_and_the_full_image_finds_the_pinned_libtorch() {
+    let stages = dockerfile();
+    let [lean, full] = runtime_stages(&stages);
+    let from = |runtime: &Stage| -> String {
+        let (_, copy) = runtime
+            .instructions
+            .iter()
+            .find(|(k, v)| k == "COPY" && v.ends_with(" /usr/local/bin/newsgist"))
+            .unwrap();
+        copy.split_whitespace()
+            .find_map(|w| w.strip_prefix("--from="))
+            .expect("the binary comes from a build stage")
+            .to_string()
+    };
+    let cargo = |build: &Stage| -> String {
+        assert!(build.base.starts_with("rust:1.95-bookworm"), "{}", build.base);
+        let runs: Vec<&str> = build
+            .instructions
+            .iter()
+            .filter(|(k, v)| k == "RUN" && v.contains("cargo build"))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        runs[0].split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    let lean_build = cargo(stage(&stages, &from(lean)));
+    assert!(
+        lean_build.contains("cargo build --release --no-default-features --features parquet --locked"),
+        "{lean_build}"
+    );
+    let full_build_stage = stage(&stages, &from(full));
+    let full_build = cargo(full_build_stage);
+    assert!(full_build.contains("cargo build --release --locked"), "{full_build}");
+    assert!(!full_build.contains("--no-default-features"), "{full_build}");
+
+    // libtorch: the version tch is built for, the one scripts/requirements.txt pins.
+    let requirements = std::fs::read_to_string(repo().join("scripts/requirements.txt")).unwrap();
+    let pinned = requirements
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("torch=="))
+        .expect("scripts/requirements.txt pins torch")
+        .split_whitespace()
+        .next()
+        .unwrap();
+    let torch = stage(&stages, "torch");
+    assert!(
+        torch
+            .instructions
+            .iter()
+            .any(|(k, v)| k == "ARG" && v == &format!("TORCH_VERSION={pinned}")),
+        "the torch stage installs torch {pinned}"
+    );
+    // The full build links against $LIBTORCH/lib with an rpath there (build.rs): the runtime
+    // has the libraries at that same path, or says where they are.
+    let libtorch = full_build_stage
+        .instructions
+        .iter()
+        .filter(|(k, _)| k == "ENV")
+        .find_map(|(_, v)| {
+            v.split_whitespace()
+                .find_map(|w| w.strip_prefix("LIBTORCH="))
+                .map(str::to_string)
+        })
+        .expect("LIBTORCH set for the full build");
+    let lib = format!("{libtorch}/lib");
+    let copies_lib = full
+        .instructions
+        .iter()
+        .any(|(k, v)| k == "COPY" && v.ends_with(&format!(" {lib}")));
+    let library_path = full
+        .instructions
+        .iter()
+        .any(|(k, v)| k == "ENV" && v.contains("LD_LIBRARY_PATH"));
+    assert!(
+        copies_lib || library_path,
+        "the full image has libtorch at {lib} (the binary's rpath) or sets LD_LIBRARY_PATH"
+    );
+    // The lean image carries no libtorch.
+    assert!(
+        !lean.instructions.iter().any(|(_, v)| v.contains("torch")),
+        "{:?}",
+        lean.instructions
+    );
+}
+
+#[test]
+fn the_docker_build_context_leaves_out_build_outputs_fixtures_and_local_settings() {
+    let ignore = std::fs::read_to_string(repo().join(".dockerignore")).expect(".dockerignore");
+    let patterns: Vec<&str> = ignore
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.trim_start_matches('/').trim_end_matches('/'))
+        .collect();
+    for needed in ["target", "models/fixtures", ".git", ".cargo/config.toml"] {
+        assert!(patterns.contains(&needed), ".dockerignore lacks {needed}: {patterns:?}");
+    }
+    // What the build reads (build.rs, include_str!/include_bytes! of models/) stays in.
+    for kept in ["src", "proto", "models", "build.rs", "Cargo.toml", "Cargo.lock"] {
+        assert!(!patterns.contains(&kept), ".dockerignore must not leave out {kept}");
     }
 }

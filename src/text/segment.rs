@@ -64,7 +64,37 @@ pub fn split_sentences(text: &str) -> Vec<Range<usize>> {
         i += 1;
     }
     push_trimmed(text, byte_at(start)..text.len(), &mut out);
-    out
+    out.into_iter().flat_map(|range| split_overlong(text, range)).collect()
+}
+
+/// Longest run returned as one sentence, in bytes. Real sentences are far shorter (a
+/// 60-word sentence is about 400 bytes); longer runs are text without sentence breaks (a
+/// transcript, a list, a scrape gone wrong), which would otherwise come back whole.
+pub const MAX_SENTENCE_BYTES: usize = 1500;
+
+/// `range` of `text`, cut into pieces of at most [`MAX_SENTENCE_BYTES`]: at the last clause
+/// mark (`;` `:` `,` or a dash) followed by a space in the second half of the window, else
+/// at the last space, else at a character boundary.
+fn split_overlong(text: &str, range: Range<usize>) -> Vec<Range<usize>> {
+    let mut pieces = Vec::new();
+    let mut start = range.start;
+    while range.end - start > MAX_SENTENCE_BYTES {
+        let limit = text.floor_char_boundary(start + MAX_SENTENCE_BYTES);
+        let window = &text[start..limit];
+        let half = window.len() / 2;
+        let clause = window
+            .match_indices([';', ':', ',', '\u{2014}', '\u{2013}'])
+            .filter(|(i, mark)| *i >= half && window[i + mark.len()..].starts_with(char::is_whitespace))
+            .map(|(i, mark)| i + mark.len())
+            .last();
+        let cut = clause
+            .or_else(|| window.rfind(char::is_whitespace).filter(|&i| i > 0))
+            .map_or(limit, |i| start + i);
+        push_trimmed(text, start..cut, &mut pieces);
+        start = cut;
+    }
+    push_trimmed(text, start..range.end, &mut pieces);
+    pieces
 }
 
 /// Abbreviations that precede a name and practically never end a sentence.
@@ -452,6 +482,26 @@ fn push_trimmed(text: &str, range: Range<usize>, out: &mut Vec<Range<usize>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_without_sentence_breaks_is_cut_into_bounded_pieces() {
+        let text = "word ".repeat(100_000) + "and a last clause, with more words";
+        let pieces = split_sentences(&text);
+        assert!(pieces.len() > 300, "{} pieces", pieces.len());
+        assert!(pieces.iter().all(|r| r.len() <= MAX_SENTENCE_BYTES));
+        let words: usize = pieces.iter().map(|r| text[r.clone()].split_whitespace().count()).sum();
+        assert_eq!(words, text.split_whitespace().count(), "every word in one piece");
+        let clauses = "a long clause of words, ".repeat(100);
+        let cut = split_sentences(&clauses);
+        assert!(
+            cut.iter().all(|r| clauses[r.clone()].ends_with(',')),
+            "cut after clause marks"
+        );
+        let unbroken = "x".repeat(4000);
+        assert!(split_sentences(&unbroken).iter().all(|r| r.len() <= MAX_SENTENCE_BYTES));
+        let normal = "The council approved the budget on Monday. Spending will rise.";
+        assert_eq!(split_sentences(normal).len(), 2);
+    }
 
     fn sents(text: &str) -> Vec<&str> {
         split_sentences(text).into_iter().map(|r| &text[r]).collect()

@@ -624,6 +624,12 @@ fn the_server_serves_grpc_on_50051_with_grpc_health_probes() {
             "{probe} asks the port the server listens on"
         );
     }
+    // The kubelet's gRPC probes (Kubernetes 1.31) speak plaintext only, and a server given
+    // --tls-cert/--tls-key speaks TLS only: TLS is terminated in front (deploy/README.md).
+    assert!(!args.iter().any(|a| a.starts_with("--tls-")), "{args:?}");
+    for var in ["NEWSGIST_TLS_CERT", "NEWSGIST_TLS_KEY"] {
+        assert_eq!(env_value(container, var), None, "{var} would fail every gRPC probe");
+    }
     // The kubelet's gRPC probes cannot send an API key: health must stay open.
     assert!(!args.iter().any(|a| a.starts_with("--auth-health")), "{args:?}");
     assert!(

@@ -83,10 +83,10 @@ fn split_overlong(text: &str, range: Range<usize>) -> Vec<Range<usize>> {
         let window = &text[start..limit];
         let half = window.len() / 2;
         let clause = window
-            .match_indices([';', ':', ',', '\u{2014}', '\u{2013}'])
-            .filter(|(i, mark)| *i >= half && window[i + mark.len()..].starts_with(char::is_whitespace))
-            .map(|(i, mark)| i + mark.len())
-            .last();
+            .rmatch_indices([';', ':', ',', '\u{2014}', '\u{2013}'])
+            .take_while(|(i, _)| *i >= half)
+            .find(|(i, mark)| window[i + mark.len()..].starts_with(char::is_whitespace))
+            .map(|(i, mark)| i + mark.len());
         let cut = clause
             .or_else(|| window.rfind(char::is_whitespace).filter(|&i| i > 0))
             .map_or(limit, |i| start + i);

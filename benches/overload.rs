@@ -1,7 +1,8 @@
 //! Overload: ten times `--max-pending` concurrent callers for a while against a real
 //! `newsgist serve` process on 127.0.0.1, each sending extractive + key-fact requests back to
 //! back. Reports how many were served and refused, p50/p99 of each, and the server's peak
-//! resident memory. `cargo bench --bench overload [-- SECONDS]` (default 30).
+//! resident memory; with several rounds, its resident memory after each, to show whether it
+//! plateaus. `cargo bench --bench overload [-- SECONDS [ROUNDS]]` (default 30 s, 1 round).
 
 use std::{
     process::{Command, Stdio},
@@ -22,19 +23,59 @@ fn percentile(sorted: &[Duration], q: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
-/// The server's peak resident memory (VmHWM), in MB.
-fn peak_rss_mb(pid: u32) -> f64 {
+/// A memory figure of the server's /proc status (VmHWM: peak, VmRSS: now), in MB.
+fn memory_mb(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// One round: every caller sends requests back to back for `seconds`; (served latencies,
+/// refused latencies, other errors), sorted.
+async fn round_of_load(
+    url: &str,
+    request: &pb::SummarizeRequest,
+    seconds: u64,
+) -> (Vec<Duration>, Vec<Duration>, usize) {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut callers = Vec::new();
+    for _ in 0..CALLERS {
+        let url = url.to_owned();
+        let request = request.clone();
+        callers.push(tokio::spawn(async move {
+            let mut client = SummarizerServiceClient::connect(url).await.unwrap();
+            let (mut served, mut refused, mut other) = (Vec::new(), Vec::new(), 0usize);
+            while Instant::now() < until {
+                let sent = Instant::now();
+                match client.summarize(request.clone()).await {
+                    Ok(_) => served.push(sent.elapsed()),
+                    Err(status) if status.code() == tonic::Code::ResourceExhausted => refused.push(sent.elapsed()),
+                    Err(_) => other += 1,
+                }
+            }
+            (served, refused, other)
+        }));
+    }
+    let (mut served, mut refused, mut other) = (Vec::new(), Vec::new(), 0);
+    for caller in callers {
+        let (s, r, o) = caller.await.unwrap();
+        served.extend(s);
+        refused.extend(r);
+        other += o;
+    }
+    served.sort();
+    refused.sort();
+    (served, refused, other)
+}
+
 #[tokio::main]
 async fn main() {
-    let seconds: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(30);
+    let numbers: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let seconds = numbers.first().copied().unwrap_or(30);
+    let rounds = numbers.get(1).copied().unwrap_or(1).max(1);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -88,52 +129,32 @@ async fn main() {
         }),
         ..Default::default()
     };
-    let until = Instant::now() + Duration::from_secs(seconds);
-    let mut callers = Vec::new();
-    for _ in 0..CALLERS {
-        let url = url.clone();
-        let request = request.clone();
-        callers.push(tokio::spawn(async move {
-            let mut client = SummarizerServiceClient::connect(url).await.unwrap();
-            let (mut served, mut refused, mut other) = (Vec::new(), Vec::new(), 0usize);
-            while Instant::now() < until {
-                let sent = Instant::now();
-                match client.summarize(request.clone()).await {
-                    Ok(_) => served.push(sent.elapsed()),
-                    Err(status) if status.code() == tonic::Code::ResourceExhausted => refused.push(sent.elapsed()),
-                    Err(_) => other += 1,
-                }
-            }
-            (served, refused, other)
-        }));
+    for round in 1..=rounds {
+        let (served, refused, other) = round_of_load(&url, &request, seconds).await;
+        let alive = server.try_wait().unwrap().is_none();
+        println!(
+            "overload round {round}/{rounds}: {CALLERS} callers against --max-pending {MAX_PENDING} --workers 2 for {seconds} s (extractive + key facts)"
+        );
+        println!(
+            "  served {} ({:.0}/s): p50 {:.2} ms, p99 {:.2} ms",
+            served.len(),
+            served.len() as f64 / seconds as f64,
+            percentile(&served, 0.5),
+            percentile(&served, 0.99)
+        );
+        println!(
+            "  refused RESOURCE_EXHAUSTED {} ({:.0}/s): p50 {:.3} ms, p99 {:.3} ms",
+            refused.len(),
+            refused.len() as f64 / seconds as f64,
+            percentile(&refused, 0.5),
+            percentile(&refused, 0.99)
+        );
+        println!(
+            "  other errors {other}; server alive: {alive}; server RSS now {:.1} MB, peak {:.1} MB",
+            memory_mb(server.id(), "VmRSS:"),
+            memory_mb(server.id(), "VmHWM:")
+        );
     }
-    let (mut served, mut refused, mut other) = (Vec::new(), Vec::new(), 0);
-    for caller in callers {
-        let (s, r, o) = caller.await.unwrap();
-        served.extend(s);
-        refused.extend(r);
-        other += o;
-    }
-    served.sort();
-    refused.sort();
-    let alive = server.try_wait().unwrap().is_none();
-    let rss = peak_rss_mb(server.id());
-    println!("overload: {CALLERS} callers against --max-pending {MAX_PENDING} --workers 2 for {seconds} s (extractive + key facts)");
-    println!(
-        "  served {} ({:.0}/s): p50 {:.2} ms, p99 {:.2} ms",
-        served.len(),
-        served.len() as f64 / seconds as f64,
-        percentile(&served, 0.5),
-        percentile(&served, 0.99)
-    );
-    println!(
-        "  refused RESOURCE_EXHAUSTED {} ({:.0}/s): p50 {:.3} ms, p99 {:.3} ms",
-        refused.len(),
-        refused.len() as f64 / seconds as f64,
-        percentile(&refused, 0.5),
-        percentile(&refused, 0.99)
-    );
-    println!("  other errors {other}; server alive after the run: {alive}; server peak RSS {rss:.1} MB");
     let _ = server.kill();
     let _ = server.wait();
 }

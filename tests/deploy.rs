@@ -825,38 +825,49 @@ fn the_api_keys_secret_is_mounted_where_newsgist_api_keys_file_points() {
 
 #[test]
 fn the_placeholder_api_keys_are_refused_by_the_server() {
-    // Applied unchanged, the placeholder Secret must not give a server with known keys.
+    // Applied unchanged, the placeholder Secret must not give a server with known keys: each
+    // placeholder on its own is refused at start-up (not only the file as a whole).
     let docs = documents();
     let secret = one(&docs, "api-keys-secret.yaml", "Secret");
+    let keys = secret["stringData"]["api-keys"].as_str().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("api-keys");
-    std::fs::write(&file, secret["stringData"]["api-keys"].as_str().unwrap()).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_newsgist"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--api-keys-file"])
-        .arg(&file)
-        .env_remove("NEWSGIST_API_KEYS")
-        .env_remove("NEWSGIST_CONFIG")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("the server started with the placeholder keys");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let output = child.wait_with_output().unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    let mut files = vec![keys.to_string()];
+    files.extend(
+        keys.lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim().starts_with('#'))
+            .map(|l| format!("{l}\n")),
     );
-    assert!(!output.status.success(), "{said}");
-    assert!(said.contains("use at least 16 random bytes"), "{said}");
+    assert!(files.len() > 1, "no keys in {keys}");
+    for (i, text) in files.iter().enumerate() {
+        let file = dir.path().join(format!("api-keys-{i}"));
+        std::fs::write(&file, text).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_newsgist"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--api-keys-file"])
+            .arg(&file)
+            .env_remove("NEWSGIST_API_KEYS")
+            .env_remove("NEWSGIST_CONFIG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("the server started with the placeholder keys {text:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let output = child.wait_with_output().unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!output.status.success(), "{text:?}: {said}");
+        assert!(said.contains("use at least 16 random bytes"), "{text:?}: {said}");
+    }
 }
 
 #[test]

@@ -336,6 +336,9 @@ pub struct BatchArgs {
     /// running models here.
     #[arg(long, value_delimiter = ',')]
     pub server: Vec<String>,
+    /// The API key sent to those servers (`authorization: Bearer KEY`).
+    #[arg(long, env = "NEWSGIST_SERVER_API_KEY", hide_env_values = true, requires = "server")]
+    pub server_api_key: Option<String>,
     #[command(flatten)]
     pub request: RequestArgs,
     #[command(flatten)]

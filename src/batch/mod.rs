@@ -355,6 +355,7 @@ async fn summarize_rows(
     } else {
         Backend::Remote(RemoteOptions {
             servers: args.server.clone(),
+            api_key: args.server_api_key.clone(),
             ..RemoteOptions::default()
         })
     };

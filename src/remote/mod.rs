@@ -60,6 +60,8 @@ pub struct RemoteOptions {
     /// delay is drawn from its upper half.
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// Sent as `authorization: Bearer KEY` on every call, for servers with API keys.
+    pub api_key: Option<String>,
 }
 
 impl Default for RemoteOptions {
@@ -70,6 +72,7 @@ impl Default for RemoteOptions {
             max_attempts: 8,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
+            api_key: None,
         }
     }
 }
@@ -282,6 +285,7 @@ impl<T> Coordinator<T> {
             idle_workers.push(worker::Worker {
                 server,
                 addr: addr.clone(),
+                api_key: options.api_key.clone(),
                 backoff,
                 events: events_tx.clone(),
                 dispatch: dispatched,

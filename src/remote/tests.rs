@@ -170,6 +170,7 @@ fn quick(servers: Vec<String>) -> RemoteOptions {
         max_attempts: 8,
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(100),
+        api_key: None,
     }
 }
 
@@ -207,6 +208,32 @@ fn backoff_doubles_within_its_bounds_with_jitter() {
             "{failures}: {delays:?}"
         );
         assert!(delays.iter().any(|d| *d != delays[0]), "jittered: {delays:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_reach_a_server_with_api_keys_when_the_key_is_given() {
+    let key = "batch-job-0123456789abcdef";
+    let server = TestServer::start(&["--api-keys", &format!("batch:{key}")]).await;
+    let with_key = RemoteOptions {
+        api_key: Some(key.into()),
+        ..quick(vec![server.addr()])
+    };
+    let results: Vec<_> = summarize_stream(with_key, futures::stream::iter(rows(6)))
+        .collect()
+        .await;
+    assert_all_answered(&results, 6);
+    let without = RemoteOptions {
+        max_attempts: 2,
+        ..quick(vec![server.addr()])
+    };
+    let results: Vec<_> = summarize_stream(without, futures::stream::iter(rows(2)))
+        .collect()
+        .await;
+    for (_, result) in &results {
+        let err = result.as_ref().unwrap_err();
+        assert_eq!(err.kind(), crate::error::ErrorKind::Unavailable, "{err}");
+        assert!(err.to_string().contains("API key"), "says why: {err}");
     }
 }
 

@@ -9,6 +9,7 @@ use futures::{future::BoxFuture, stream::FuturesUnordered, FutureExt, StreamExt}
 use prost::Message as _;
 use tokio::sync::mpsc;
 use tonic::{
+    service::{interceptor::InterceptedService, Interceptor},
     transport::{Channel, Endpoint},
     Code, Status, Streaming,
 };
@@ -44,9 +45,30 @@ enum End {
     Drained,
 }
 
+/// A connection whose calls carry the API key.
+type Authed = InterceptedService<Channel, BearerKey>;
+
+/// Adds `authorization: Bearer KEY` to every call when a key is set.
+#[derive(Clone)]
+struct BearerKey(Option<String>);
+
+impl Interceptor for BearerKey {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(key) = &self.0 {
+            let value = format!("Bearer {key}")
+                .parse()
+                .map_err(|_| tonic::Status::invalid_argument("the API key is not a valid header value"))?;
+            request.metadata_mut().insert("authorization", value);
+        }
+        Ok(request)
+    }
+}
+
 pub(super) struct Worker {
     pub server: usize,
     pub addr: String,
+    /// The API key every call carries, if the servers need one.
+    pub api_key: Option<String>,
     pub backoff: Backoff,
     pub events: mpsc::UnboundedSender<Event>,
     pub dispatch: mpsc::UnboundedReceiver<Dispatch>,
@@ -140,7 +162,7 @@ impl Worker {
     /// Connects, checks health, learns the server's size limit and runs one stream.
     async fn attempt(&mut self, endpoint: &Endpoint, failures: &mut u32) -> End {
         let channel = match endpoint.connect().await {
-            Ok(channel) => channel,
+            Ok(channel) => InterceptedService::new(channel, BearerKey(self.api_key.clone())),
             Err(err) => return End::Failed(chain(&err)),
         };
         let mut health = HealthClient::new(channel.clone());
@@ -168,7 +190,7 @@ impl Worker {
 
     /// One `SummarizeStream` (and a health watch beside it) until it fails, drains or the
     /// coordinator goes. Rows too large for a stream message go as unary calls.
-    async fn session(&mut self, channel: Channel, max_body: Option<u64>, failures: &mut u32) -> End {
+    async fn session(&mut self, channel: Authed, max_body: Option<u64>, failures: &mut u32) -> End {
         let client = SummarizerServiceClient::new(channel.clone())
             .max_decoding_message_size(MAX_RESPONSE_BYTES)
             .max_encoding_message_size(usize::MAX);

@@ -163,3 +163,45 @@ async fn with_a_client_ca_only_callers_with_its_certificates_get_through() {
     };
     assert!(!with_stranger, "a certificate from another CA: refused");
 }
+
+#[tokio::test]
+async fn a_stock_python_grpcio_client_interoperates_over_tls_with_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let authority = ca("interop CA");
+    write_identity(dir.path(), &issue(&authority, "localhost"));
+    let ca_file = dir.path().join("ca.crt");
+    std::fs::write(&ca_file, authority.cert.pem()).unwrap();
+    let server = TestServer::spawn(&[
+        "--tls-cert",
+        dir.path().join("server.crt").to_str().unwrap(),
+        "--tls-key",
+        dir.path().join("server.key").to_str().unwrap(),
+        "--api-keys",
+        &format!("interop:{KEY}"),
+    ])
+    .await;
+    assert!(served_by(&server, &authority, None, KEY).await, "the server is up");
+    let python = std::env::var("NEWSGIST_PYTHON").expect("NEWSGIST_PYTHON is set by scripts/setup.sh");
+    let run = |key: &str| {
+        let mut command = tokio::process::Command::new(&python);
+        command
+            .arg(repo_path("tests/python/interop_client.py"))
+            .arg(server.addr.to_string())
+            .arg("--ca")
+            .arg(&ca_file)
+            .arg("--api-key")
+            .arg(key)
+            .arg("--timeout")
+            .arg("20");
+        command
+    };
+    let output = run(KEY).output().await.unwrap();
+    assert!(
+        output.status.success(),
+        "python over TLS with the key:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let refused = run("not-the-key-0123456789").output().await.unwrap();
+    assert!(!refused.status.success(), "a wrong key fails");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("UNAUTHENTICATED"));
+}

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Interop check: a stock Python gRPC client against a running newsgist server.
 
-Usage: interop_client.py ADDRESS [--proto-dir DIR] [--timeout SECONDS]
+Usage: interop_client.py ADDRESS [--proto-dir DIR] [--timeout SECONDS] [--ca FILE --api-key KEY]
+
+With --ca, the client speaks TLS, trusting that CA for a server certificate issued to
+"localhost"; with --api-key too, every call carries `authorization: Bearer KEY`.
 
 ADDRESS is host:port (an http:// prefix is accepted). The client compiles
 proto/newsgist/v1/*.proto with grpcio-tools into a temporary directory at run time (so
@@ -173,7 +176,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--proto-dir", type=Path, default=default_proto)
     parser.add_argument("--timeout", type=float, default=30.0,
                         help="seconds to wait for the server and for each call")
+    parser.add_argument("--ca", type=Path, help="PEM CA to trust: speak TLS")
+    parser.add_argument("--api-key", help="API key sent as a bearer token (needs --ca)")
     args = parser.parse_args(argv)
+    if args.api_key and not args.ca:
+        parser.error("--api-key needs --ca: gRPC sends bearer tokens over TLS only")
     address = args.address.removeprefix("http://")
 
     try:
@@ -192,7 +199,15 @@ def main(argv: list[str]) -> int:
             print(f"error: cannot compile or import the protos: {err}", file=sys.stderr)
             return 2
 
-        channel = grpc.insecure_channel(address)
+        if args.ca:
+            credentials = grpc.ssl_channel_credentials(root_certificates=args.ca.read_bytes())
+            if args.api_key:
+                credentials = grpc.composite_channel_credentials(
+                    credentials, grpc.access_token_call_credentials(args.api_key))
+            channel = grpc.secure_channel(
+                address, credentials, options=[("grpc.ssl_target_name_override", "localhost")])
+        else:
+            channel = grpc.insecure_channel(address)
         try:
             grpc.channel_ready_future(channel).result(timeout=args.timeout)
         except grpc.FutureTimeoutError:

@@ -160,8 +160,14 @@ pub async fn serve(listener: TcpListener) {
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     info!(%addr, "metrics on /metrics");
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                // Out of file descriptors, say: wait a little instead of spinning.
+                warn!(%err, "accepting a metrics connection failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
         };
         tokio::spawn(async move {
             let service = hyper::service::service_fn(|request: Request<hyper::body::Incoming>| async move {

@@ -26,6 +26,8 @@ use crate::config::TlsFiles;
 
 /// How often the certificate files are checked for changes.
 const RELOAD_EVERY: Duration = Duration::from_secs(2);
+/// Pause after a failed accept before the next one.
+const ACCEPT_RETRY: Duration = Duration::from_millis(50);
 /// Longest a client may take over its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -167,7 +169,9 @@ pub fn incoming(
             let (stream, peer) = match listener.accept().await {
                 Ok(accepted) => accepted,
                 Err(err) => {
+                    // Out of file descriptors, say: wait a little instead of spinning.
                     warn!(%err, "accepting a connection failed");
+                    tokio::time::sleep(ACCEPT_RETRY).await;
                     continue;
                 }
             };

@@ -140,6 +140,14 @@ pub struct WorkerPool<H: Handler> {
     threads: Vec<JoinHandle<()>>,
 }
 
+/// A job just taken off the queue (the queue-depth gauge counts it out), or none.
+fn dequeued<J>(job: Option<J>) -> Option<J> {
+    if job.is_some() {
+        gauge!(telemetry::QUEUE_DEPTH).decrement(1.0);
+    }
+    job
+}
+
 /// True when `deadline` has passed. The one deadline test of the pool: before a request is
 /// queued, and again when a worker takes it.
 fn expired(deadline: Option<Instant>) -> bool {
@@ -253,7 +261,7 @@ impl<H: Handler> WorkerPool<H> {
         };
         let jobs = self.jobs.as_ref().ok_or(PoolError::ShuttingDown)?;
         jobs.try_send(job).map_err(|_| PoolError::ShuttingDown)?;
-        gauge!(telemetry::QUEUE_DEPTH).set(jobs.len() as f64);
+        gauge!(telemetry::QUEUE_DEPTH).increment(1.0);
         // The reply is dropped unanswered only if the worker thread died.
         let answered = async { response.await.map_err(|_| PoolError::WorkerPanicked)? };
         match deadline {
@@ -296,7 +304,7 @@ impl<R> Worker<R> {
         // A job taken from the queue that did not fit the last batch; it goes first next time.
         let mut held_back: Option<Job<H>> = None;
         loop {
-            let Some(first) = held_back.take().or_else(|| queue.recv().ok()) else {
+            let Some(first) = held_back.take().or_else(|| dequeued(queue.recv().ok())) else {
                 break;
             };
             let Some(first) = self.admit(first) else { continue };
@@ -304,7 +312,9 @@ impl<R> Worker<R> {
             if let Some((key, mut cost)) = handler.batch_key(&batch[0].request) {
                 // Join what is already waiting, without blocking: batching must never add latency.
                 while batch.len() < self.config.max_batch {
-                    let Ok(job) = queue.try_recv() else { break };
+                    let Some(job) = dequeued(queue.try_recv().ok()) else {
+                        break;
+                    };
                     let Some(job) = self.admit(job) else { continue };
                     match handler.batch_key(&job.request) {
                         Some((other, extra)) if other == key && cost + extra <= self.config.batch_budget => {
@@ -318,7 +328,6 @@ impl<R> Worker<R> {
                     }
                 }
             }
-            gauge!(telemetry::QUEUE_DEPTH).set(queue.len() as f64);
             if !self.run_batch(&mut handler, batch) {
                 self.add_live(-1);
                 handler = self.rebuild_until_ok();

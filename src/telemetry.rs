@@ -24,6 +24,9 @@ pub const WORKER_RESTARTS: &str = "newsgist_worker_restarts_total";
 pub const LIVE_WORKERS: &str = "newsgist_live_workers";
 pub const MODEL_INFO: &str = "newsgist_model_info";
 
+/// How often histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The RPCs counted by [`REQUESTS`].
 pub const RPCS: [&str; 2] = ["Summarize", "SummarizeStream"];
 
@@ -56,6 +59,16 @@ pub fn handle() -> &'static PrometheusHandle {
             .install_recorder()
             .expect("the metrics recorder is installed once, here");
         describe();
+        // Histogram samples are folded into their buckets on render or upkeep: without a
+        // scrape (no --metrics-listen, or Prometheus gone) they would pile up in memory.
+        let upkeep = handle.clone();
+        std::thread::Builder::new()
+            .name("newsgist-metrics-upkeep".into())
+            .spawn(move || loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                upkeep.run_upkeep();
+            })
+            .expect("spawning the metrics upkeep thread");
         handle
     })
 }

@@ -55,9 +55,11 @@ struct BearerKey(Option<String>);
 impl Interceptor for BearerKey {
     fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
         if let Some(key) = &self.0 {
-            let value = format!("Bearer {key}")
+            let mut value: tonic::metadata::MetadataValue<_> = format!("Bearer {key}")
                 .parse()
                 .map_err(|_| tonic::Status::invalid_argument("the API key is not a valid header value"))?;
+            // Never indexed by HTTP/2 header compression.
+            value.set_sensitive(true);
             request.metadata_mut().insert("authorization", value);
         }
         Ok(request)

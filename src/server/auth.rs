@@ -48,7 +48,13 @@ fn parse(text: &str, origin: &str) -> Result<Vec<Key>, AuthError> {
         if entry.is_empty() || entry.starts_with('#') {
             continue;
         }
-        let (name, key) = match entry.split_once(':') {
+        // A name is a short identifier; anything else before a ':' is part of the key, and
+        // must never be logged as a name.
+        let named = entry.split_once(':').filter(|(name, _)| {
+            let name = name.trim();
+            (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        });
+        let (name, key) = match named {
             Some((name, key)) => (name.trim().to_owned(), key.trim()),
             None => (format!("key-{}", index + 1), entry),
         };
@@ -191,6 +197,9 @@ mod tests {
         );
         assert!(matches!(parse("a:short", "f"), Err(AuthError::TooShort { .. })));
         assert!(matches!(parse("# nothing\n", "f"), Err(AuthError::Empty { .. })));
+        let colon = parse("s3cr3t/with:colon-0123456789", "f").unwrap();
+        assert_eq!(colon[0].name, "key-1", "a secret's prefix is never a name");
+        assert_eq!(colon[0].digest, digest("s3cr3t/with:colon-0123456789"));
     }
 
     #[test]

@@ -65,7 +65,13 @@ fn certified_key(files: &TlsFiles) -> Result<CertifiedKey, TlsError> {
     let chain = certificates(&files.cert)?;
     let key = PrivateKeyDer::from_pem_file(&files.key).map_err(pem_error(&files.key))?;
     let signing = rustls::crypto::ring::sign::any_supported_type(&key)?;
-    Ok(CertifiedKey::new(chain, signing))
+    let certified = CertifiedKey::new(chain, signing);
+    // A key of another certificate (one file rewritten before the other) would fail every
+    // handshake: refuse the pair, and keep the one in force.
+    match certified.keys_match() {
+        Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => Ok(certified),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// The certificate in force, swapped when the files change.
@@ -124,19 +130,26 @@ async fn watch(files: TlsFiles, resolver: Arc<Reloading>) {
     #[cfg(unix)]
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
+        // Some(true): SIGHUP; Some(false): the signal stream ended (stop listening to it).
         #[cfg(unix)]
         let signalled = async {
             match hangup.as_mut() {
-                Some(signal) => signal.recv().await.is_some(),
+                Some(signal) => Some(signal.recv().await.is_some()),
                 None => std::future::pending().await,
             }
         };
         #[cfg(not(unix))]
-        let signalled = std::future::pending::<bool>();
-        let forced = tokio::select! {
-            _ = tokio::time::sleep(RELOAD_EVERY) => false,
-            got = signalled => got,
+        let signalled = std::future::pending::<Option<bool>>();
+        let (forced, ended) = tokio::select! {
+            _ = tokio::time::sleep(RELOAD_EVERY) => (false, false),
+            got = signalled => (got == Some(true), got == Some(false)),
         };
+        #[cfg(unix)]
+        if ended {
+            hangup = None;
+        }
+        #[cfg(not(unix))]
+        let _ = ended;
         let now = modified(&files);
         if !forced && now == seen {
             continue;

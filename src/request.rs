@@ -116,6 +116,8 @@ pub enum InvalidRequest {
     NoText,
     #[error("article.body is an HTML page, not article text: send the article's text, extracted from the page, not its markup")]
     Markup,
+    #[error("{field} holds a control character (line break, NUL, escape...): identifiers, URLs and language tags are one line of printable text")]
+    ControlCharacter { field: &'static str },
     #[error("{field} is {len} bytes, over the limit of {max} bytes: shorten it")]
     FieldTooLarge {
         field: &'static str,
@@ -248,6 +250,19 @@ fn check_sizes(request_id: &str, article: &Article, limits: &RequestLimits) -> R
     ];
     if let Some((field, len, max)) = fields.into_iter().find(|&(_, len, max)| len > max) {
         return Err(InvalidRequest::FieldTooLarge { field, len, max });
+    }
+    // These are echoed back and logged as they are: a line break in one would forge log lines.
+    let one_line = [
+        ("request_id", request_id),
+        ("article.id", article.id.as_str()),
+        ("article.url", article.url.as_str()),
+        ("article.language", article.language.as_str()),
+    ];
+    if let Some((field, _)) = one_line
+        .into_iter()
+        .find(|(_, text)| text.chars().any(char::is_control))
+    {
+        return Err(InvalidRequest::ControlCharacter { field });
     }
     if article.body.len() > limits.max_body_bytes {
         return Err(InvalidRequest::BodyTooLarge {
@@ -591,6 +606,28 @@ mod tests {
         assert!(
             validate("en", true).is_ok(),
             "--allow-language-mismatch lets a tagged article through"
+        );
+    }
+
+    #[test]
+    fn identifiers_with_control_characters_are_refused() {
+        let mut a = article("Text.");
+        a.id = "a1\nINFO forged log line".into();
+        let err = SummaryRequest::validate(String::new(), a, RawOptions::default(), &defaults(), &limits());
+        assert_eq!(
+            err.unwrap_err(),
+            InvalidRequest::ControlCharacter { field: "article.id" }
+        );
+        let err = SummaryRequest::validate(
+            "r\x1b[31m".into(),
+            article("Text."),
+            RawOptions::default(),
+            &defaults(),
+            &limits(),
+        );
+        assert_eq!(
+            err.unwrap_err(),
+            InvalidRequest::ControlCharacter { field: "request_id" }
         );
     }
 

@@ -4,13 +4,12 @@
 //! resident memory; with several rounds, its resident memory after each, to show whether it
 //! plateaus. `cargo bench --bench overload [-- SECONDS [ROUNDS]]` (default 30 s, 1 round).
 
-use std::{
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
+
+#[path = "common/process.rs"]
+mod process;
 
 use newsgist::proto::{self as pb, summarizer_service_client::SummarizerServiceClient};
-use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest};
 
 const MAX_PENDING: usize = 8;
 const CALLERS: usize = 10 * MAX_PENDING;
@@ -76,44 +75,8 @@ async fn main() {
     let numbers: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let seconds = numbers.first().copied().unwrap_or(30);
     let rounds = numbers.get(1).copied().unwrap_or(1).max(1);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_newsgist"))
-        .args([
-            "serve",
-            "--listen",
-            &addr,
-            "--workers",
-            "2",
-            "--max-pending",
-            &MAX_PENDING.to_string(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("newsgist serve starts");
-    let url = format!("http://{addr}");
-    loop {
-        if let Ok(channel) = tonic::transport::Channel::from_shared(url.clone())
-            .unwrap()
-            .connect()
-            .await
-        {
-            let check = HealthClient::new(channel)
-                .check(HealthCheckRequest {
-                    service: "newsgist.v1.SummarizerService".into(),
-                })
-                .await;
-            if check.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32) {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let max_pending = MAX_PENDING.to_string();
+    let (mut server, url) = process::serve_ready(&["--workers", "2", "--max-pending", &max_pending]).await;
     let body = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../shared/data/samples/kim-beijing-2018.txt"

@@ -115,13 +115,16 @@ struct Job<H: Handler> {
     _permit: Admitted,
 }
 
-/// An admission slot; the admitted-requests gauge follows the slots in use.
-struct Admitted(#[allow(dead_code)] OwnedSemaphorePermit);
+/// An admission slot, held (not read) until dropped; the admitted-requests gauge follows the
+/// slots in use.
+struct Admitted {
+    _permit: OwnedSemaphorePermit,
+}
 
 impl Admitted {
     fn new(permit: OwnedSemaphorePermit) -> Admitted {
         gauge!(telemetry::ADMITTED).increment(1.0);
-        Admitted(permit)
+        Admitted { _permit: permit }
     }
 }
 
@@ -178,18 +181,16 @@ impl<H: Handler> WorkerPool<H> {
                 .name(format!("newsgist-worker-{index}"))
                 .spawn(move || match catch_unwind(AssertUnwindSafe(|| build(index))) {
                     Ok(Ok(handler)) => {
-                        live.send_modify(|n| {
-                            *n += 1;
-                            gauge!(telemetry::LIVE_WORKERS).set(*n as f64);
-                        });
-                        let _ = ready.send(Ok(()));
-                        drop(ready);
                         let worker = Worker {
                             index,
                             config,
                             live,
                             rebuild: |i| build(i).map_err(|e| e.to_string()),
                         };
+                        // Live before start-up returns, so that readiness counts it.
+                        worker.add_live(1);
+                        let _ = ready.send(Ok(()));
+                        drop(ready);
                         worker.run(handler, queue);
                     }
                     Ok(Err(err)) => {

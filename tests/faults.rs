@@ -3,9 +3,11 @@
 //! damaged model file is a clear start-up error.
 
 mod common;
+#[path = "../benches/common/process.rs"]
+mod process;
 
 use std::{
-    process::{Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -55,39 +57,10 @@ async fn a_panicking_worker_fails_only_its_request_and_is_rebuilt() {
 
 #[tokio::test]
 async fn sigterm_under_load_answers_every_admitted_request_and_exits_in_the_grace_period() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_newsgist"))
-        .args([
-            "serve",
-            "--listen",
-            &addr,
-            "--workers",
-            "1",
-            "--shutdown-grace-secs",
-            "20",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let url = format!("http://{addr}");
-    let mut client = None;
-    for _ in 0..200 {
-        if let Ok(c) = newsgist::proto::summarizer_service_client::SummarizerServiceClient::connect(url.clone()).await {
-            let mut c = c;
-            if c.summarize(request("ready", ARTICLE_BODY, &[])).await.is_ok() {
-                client = Some(c);
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let client = client.expect("the server came up");
+    let (mut child, url) = process::serve_ready(&["--workers", "1", "--shutdown-grace-secs", "20"]).await;
+    let client = newsgist::proto::summarizer_service_client::SummarizerServiceClient::connect(url)
+        .await
+        .expect("the server came up");
     let body = ARTICLE_BODY.repeat(150);
     let calls: Vec<_> = (0..16)
         .map(|i| {
@@ -152,9 +125,9 @@ fn a_truncated_model_file_is_a_clear_start_up_error() {
             "--model-dir",
             model.to_str().unwrap(),
         ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), ARTICLE_BODY.as_bytes()).unwrap();

@@ -19,6 +19,10 @@ pub enum ServiceError {
     Engine(#[from] EngineError),
     #[error("the server is still loading its models: retry once health reports SERVING")]
     Warming,
+    #[error("the server is shutting down: retry on another replica")]
+    ShuttingDown,
+    #[error("the server's shutdown grace period ended before this request finished: retry on another replica")]
+    ShutDownBeforeFinished,
     /// A remote newsgist server's answer for one article (`batch --server`), with its kind.
     #[error("{message}")]
     Remote { kind: ErrorKind, message: String },
@@ -64,14 +68,17 @@ impl ErrorKind {
         }
     }
 
-    /// True when the caller, not the server, is at fault; such failures are logged at info.
-    pub fn is_client_error(self) -> bool {
+    /// True when the server refused or could not finish the request without being at fault
+    /// (bad input, overload, a deadline, a start or a shutdown): such failures are logged at
+    /// info, not as errors that page someone.
+    pub fn is_refusal(self) -> bool {
         match self {
             ErrorKind::InvalidArgument
             | ErrorKind::FailedPrecondition
             | ErrorKind::ResourceExhausted
-            | ErrorKind::DeadlineExceeded => true,
-            ErrorKind::Unavailable | ErrorKind::Internal => false,
+            | ErrorKind::DeadlineExceeded
+            | ErrorKind::Unavailable => true,
+            ErrorKind::Internal => false,
         }
     }
 }
@@ -98,7 +105,9 @@ impl ServiceError {
                 #[cfg(feature = "torch")]
                 EngineError::Abstractive(_) | EngineError::Embedding(_) => ErrorKind::Internal,
             },
-            ServiceError::Warming => ErrorKind::Unavailable,
+            ServiceError::Warming | ServiceError::ShuttingDown | ServiceError::ShutDownBeforeFinished => {
+                ErrorKind::Unavailable
+            }
             ServiceError::Remote { kind, .. } => *kind,
         }
     }

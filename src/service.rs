@@ -15,6 +15,7 @@ use tracing::{info_span, Instrument};
 
 use crate::{
     config::EngineConfig,
+    drain::Drain,
     engine::{Engine, StartError},
     error::ServiceError,
     pool::{PoolConfig, WorkerPool},
@@ -53,6 +54,7 @@ pub struct Service {
     config: EngineConfig,
     request_timeout: Option<Duration>,
     pool: OnceCell<WorkerPool<Engine>>,
+    drain: Drain,
 }
 
 impl Service {
@@ -64,6 +66,7 @@ impl Service {
             config,
             request_timeout,
             pool: OnceCell::new(),
+            drain: Drain::default(),
         }
     }
 
@@ -152,17 +155,38 @@ impl Service {
             .await
     }
 
-    /// Summarises a validated request.
+    /// Summarises a validated request. Once a shutdown has begun it is refused as
+    /// UNAVAILABLE; one still running when the shutdown aborts is answered the same way.
     pub async fn run(
         &self,
         request: SummaryRequest,
         deadline: Option<Instant>,
     ) -> Result<SummaryResponse, ServiceError> {
+        let _in_flight = self.drain.enter().ok_or(ServiceError::ShuttingDown)?;
         let pool = self.pool.get().ok_or(ServiceError::Warming)?;
         // The pool hands the current span to the worker, so its logs carry the request id.
-        let response = pool.submit(request, deadline).await?;
+        // Dropping the submission on abort lets a worker that has not started it skip it.
+        let response = tokio::select! {
+            response = pool.submit(request, deadline) => response?,
+            () = self.drain.aborted() => return Err(ServiceError::ShutDownBeforeFinished),
+        };
         crate::telemetry::timings(&response.timings);
         Ok(response)
+    }
+
+    /// Begins a shutdown: new requests are refused as UNAVAILABLE, admitted ones go on.
+    pub fn begin_drain(&self) {
+        self.drain.begin();
+    }
+
+    /// Resolves once every admitted request has been answered.
+    pub async fn drained(&self) {
+        self.drain.idle().await;
+    }
+
+    /// Answers every request still running UNAVAILABLE; returns how many there were.
+    pub fn abort_in_flight(&self) -> usize {
+        self.drain.abort()
     }
 
     /// Items of one stream that may run at once.

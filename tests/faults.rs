@@ -71,11 +71,7 @@ async fn sigterm_under_load_answers_every_admitted_request_and_exits_in_the_grac
         .collect();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let signalled = Instant::now();
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    terminate(&child);
     let (mut served, mut unavailable) = (0, 0);
     for call in calls {
         match call.await.unwrap() {
@@ -100,6 +96,96 @@ async fn sigterm_under_load_answers_every_admitted_request_and_exits_in_the_grac
     );
     assert!(status.success(), "a drained shutdown exits 0");
     assert_eq!(served + unavailable, 16, "every request answered");
+}
+
+/// Sends SIGTERM to the server process.
+fn terminate(child: &std::process::Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+}
+
+#[tokio::test]
+async fn a_drain_past_the_grace_period_answers_every_request_and_is_visible_on_open_connections() {
+    let (mut child, url) = process::serve_ready(&["--workers", "1", "--shutdown-grace-secs", "2"]).await;
+    let channel = tonic::transport::Channel::from_shared(url)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let client = newsgist::proto::summarizer_service_client::SummarizerServiceClient::new(channel.clone());
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    // More work than one worker finishes in the grace period.
+    let body = ARTICLE_BODY.repeat(400);
+    let calls: Vec<_> = (0..60)
+        .map(|i| {
+            let mut client = client.clone();
+            let request = request(&format!("slow-{i}"), &body, &[]);
+            tokio::spawn(async move { client.summarize(request).await })
+        })
+        .collect();
+    // Every call admitted before the signal.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let signalled = Instant::now();
+    terminate(&child);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // During the drain the open connection still answers: readiness says NOT_SERVING and a
+    // new call gets a status it can retry elsewhere.
+    let readiness = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "newsgist.v1.SummarizerService".into(),
+        })
+        .await
+        .expect("health answers during the drain")
+        .into_inner()
+        .status;
+    assert_eq!(
+        readiness,
+        tonic_health::pb::health_check_response::ServingStatus::NotServing as i32
+    );
+    let refused = client
+        .clone()
+        .summarize(request("late", ARTICLE_BODY, &[]))
+        .await
+        .expect_err("no new work once the drain has begun");
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    assert!(refused.message().contains("shutting down"), "{refused:?}");
+
+    // A call still on the wire at the signal is refused; one admitted and still running at
+    // the end of the grace period is answered that it was cut short.
+    let (mut served, mut refused_late, mut aborted) = (0, 0, 0);
+    for call in calls {
+        match call.await.unwrap() {
+            Ok(_) => served += 1,
+            Err(status) if status.code() == Code::Unavailable && status.message().contains("is shutting down") => {
+                refused_late += 1
+            }
+            Err(status) if status.code() == Code::Unavailable && status.message().contains("grace period ended") => {
+                aborted += 1
+            }
+            Err(status) => panic!("a request got {status:?}, not a result or UNAVAILABLE"),
+        }
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(4),
+            "still running past the grace period"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    println!(
+        "drain past the grace period: {served} served, {refused_late} refused, {aborted} cut short (UNAVAILABLE), exit {status} after {:.2} s",
+        signalled.elapsed().as_secs_f64()
+    );
+    assert!(aborted > 0, "the load outlasted the grace period");
+    assert_eq!(served + refused_late + aborted, 60, "every request answered");
+    assert!(status.success(), "every request was answered: exit 0");
 }
 
 #[cfg(feature = "torch")]

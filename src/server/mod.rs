@@ -9,7 +9,7 @@ mod status;
 mod summarizer;
 mod tls;
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, sync::watch};
 use tonic::{
@@ -47,9 +47,11 @@ pub enum ServerError {
     Tls(#[from] tls::TlsError),
     #[error("gRPC transport failed: {0}")]
     Transport(#[from] tonic::transport::Error),
-    #[error("in-flight requests did not finish within the shutdown grace period")]
-    DrainTimeout,
 }
+
+/// The end of the grace period kept for answering the requests still running UNAVAILABLE
+/// and closing connections: at most this, and at most a quarter of the grace period.
+const ANSWER_MARGIN: Duration = Duration::from_secs(1);
 
 /// Serves on `listener` until `shutdown` resolves, then drains in-flight requests. Health:
 /// see [`SERVICE_NAMES`].
@@ -149,15 +151,47 @@ pub async fn serve(
     info!("shutting down: refusing new work, draining in-flight requests");
     health.set_service_status("", ServingStatus::NotServing).await;
     set_readiness(&health, ServingStatus::NotServing).await;
+    drain(&service, config.shutdown_grace).await;
+    // Only now GOAWAY: until here open connections got statuses (NOT_SERVING from health,
+    // UNAVAILABLE from the services), never a closed connection.
     let _ = stop_tx.send(());
-    match tokio::time::timeout(config.shutdown_grace, server).await {
+    let margin = answer_margin(config.shutdown_grace);
+    match tokio::time::timeout(margin, server).await {
         Ok(joined) => joined.expect("the server task does not panic")?,
-        Err(_) => return Err(ServerError::DrainTimeout),
+        // Every request has its answer; what is left are idle streams a client keeps open.
+        Err(_) => warn!("closing connections that stayed open past the grace period"),
     }
     // Workers finish what they hold and are joined when the last reference goes.
     drop(service);
     info!("stopped");
     Ok(())
+}
+
+fn answer_margin(grace: Duration) -> Duration {
+    ANSWER_MARGIN.min(grace / 4)
+}
+
+/// Lets admitted requests finish within the grace period, less the answer margin, then
+/// answers those still running UNAVAILABLE.
+async fn drain(service: &Service, grace: Duration) {
+    service.begin_drain();
+    let finishing = grace
+        .saturating_sub(answer_margin(grace))
+        .saturating_sub(answer_margin(grace));
+    if tokio::time::timeout(finishing, service.drained()).await.is_ok() {
+        return;
+    }
+    let aborted = service.abort_in_flight();
+    warn!(
+        aborted,
+        "grace period ending: requests still running answered UNAVAILABLE"
+    );
+    if tokio::time::timeout(answer_margin(grace), service.drained())
+        .await
+        .is_err()
+    {
+        warn!("requests still in flight after the abort");
+    }
 }
 
 /// Keeps health in step with the pool: SERVING while a worker is live, NOT_SERVING while

@@ -64,11 +64,11 @@ impl RefusalLog {
     }
 }
 
-/// The status a failed call answers with. Server faults are logged at error; refusals (the
-/// caller's fault) at info, a few per second at most.
+/// The status a failed call answers with. Server faults are logged at error; refusals at
+/// info, a few per second at most.
 pub fn failed(err: &ServiceError) -> Status {
     let kind = err.kind();
-    if kind.is_client_error() {
+    if kind.is_refusal() {
         let now_second = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());

@@ -82,4 +82,60 @@ async fn every_series_is_listed_from_start_up_and_counts_requests() {
 
     let (status, _) = get(addr, "/other").await;
     assert!(status.contains("404"), "{status}");
+
+    a_client_that_disconnects_mid_stream_frees_its_work(&server, addr).await;
+}
+
+/// A TCP relay to `target` on a port of its own; aborting the returned task closes both
+/// sides at once, as when a client's host or network goes away.
+async fn relay(target: std::net::SocketAddr) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let (mut client, _) = listener.accept().await.unwrap();
+        let mut server = tokio::net::TcpStream::connect(target).await.unwrap();
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+    });
+    (url, task)
+}
+
+/// Part of the test above (the counters are one per process): a client whose connection
+/// goes away mid-stream, with more work sent than the workers can finish soon, costs only
+/// the items that had started.
+async fn a_client_that_disconnects_mid_stream_frees_its_work(server: &TestServer, addr: std::net::SocketAddr) {
+    const SENT: usize = 40;
+    let total = "newsgist_stage_duration_seconds_count{stage=\"total\"}";
+    let before = value(&get(addr, "/metrics").await.1, total).unwrap();
+    let (url, connection) = relay(server.addr).await;
+    let channel = tonic::transport::Channel::from_shared(url)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = newsgist::proto::summarizer_service_client::SummarizerServiceClient::new(channel);
+    let body = ARTICLE_BODY.repeat(300);
+    let items: Vec<_> = (0..SENT).map(|i| request(&format!("s-{i}"), &body, &[])).collect();
+    let mut answers = client
+        .summarize_stream(futures::stream::iter(items))
+        .await
+        .unwrap()
+        .into_inner();
+    answers.message().await.unwrap().expect("a first answer");
+    connection.abort();
+    // Wait until nothing is admitted: what had started has finished, the rest was skipped.
+    let mut scrape = String::new();
+    for _ in 0..500 {
+        scrape = get(addr, "/metrics").await.1;
+        if value(&scrape, "newsgist_admitted_requests") == Some(0.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(value(&scrape, "newsgist_admitted_requests"), Some(0.0), "{scrape}");
+    let ran = value(&scrape, total).unwrap() - before;
+    println!("a stream of {SENT} whose connection went after its first answer ran {ran} of them");
+    assert!(
+        ran < SENT as f64 / 2.0,
+        "the work of the gone client was freed: {ran} of {SENT} ran"
+    );
 }

@@ -172,11 +172,17 @@ const SENTENCE_STARTERS: &[&str] = &[
 ];
 
 fn is_terminal(c: char) -> bool {
-    matches!(c, '.' | '!' | '?' | '…')
+    matches!(c, '.' | '!' | '?' | '…') || is_ideographic_terminal(c)
+}
+
+/// Chinese and Japanese full stops, exclamation and question marks (full and half width).
+/// Those scripts put no space after a sentence, so these end one wherever they stand.
+fn is_ideographic_terminal(c: char) -> bool {
+    matches!(c, '。' | '！' | '？' | '｡')
 }
 
 fn is_closer(c: char) -> bool {
-    matches!(c, '"' | '\'' | '”' | '’' | ')' | ']' | '»' | '›')
+    matches!(c, '"' | '\'' | '”' | '’' | ')' | ']' | '»' | '›' | '」' | '』' | '）')
 }
 
 fn is_opener(c: char) -> bool {
@@ -186,6 +192,9 @@ fn is_opener(c: char) -> bool {
 /// Decides whether the terminal run `chars[i..run_end]` (followed by closing
 /// quotes/brackets up to `after`) ends the sentence that began at `start`.
 fn terminal_is_boundary(chars: &[(usize, char)], start: usize, i: usize, run_end: usize, after: usize) -> bool {
+    if is_ideographic_terminal(chars[run_end - 1].1) {
+        return true;
+    }
     let n = chars.len();
     let mut k = after;
     while k < n && chars[k].1.is_whitespace() {
@@ -505,6 +514,18 @@ mod tests {
 
     fn sents(text: &str) -> Vec<&str> {
         split_sentences(text).into_iter().map(|r| &text[r]).collect()
+    }
+
+    #[test]
+    fn chinese_and_japanese_sentence_marks_end_sentences_without_a_space() {
+        assert_eq!(
+            sents("北京今天下雨。市长发表了讲话！会议何时结束？"),
+            ["北京今天下雨。", "市长发表了讲话！", "会议何时结束？"]
+        );
+        assert_eq!(
+            sents("東京で会議が開かれた。「成功です。」The mayor spoke."),
+            ["東京で会議が開かれた。", "「成功です。」", "The mayor spoke."]
+        );
     }
 
     #[test]

@@ -3,14 +3,18 @@
 //! serves them as Prometheus text. Every series is created at start-up, so that a scrape right
 //! after start-up already lists them (at zero).
 
-use std::{convert::Infallible, sync::OnceLock};
+use std::{
+    convert::Infallible,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use http_body_util::Full;
 use hyper::{body::Bytes, Request, Response};
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tokio::net::TcpListener;
-use tracing::{info, warn};
+use tokio::{net::TcpListener, sync::Semaphore};
+use tracing::{debug, info, warn};
 
 use crate::{config::EngineConfig, response::Timings};
 
@@ -25,7 +29,7 @@ pub const LIVE_WORKERS: &str = "newsgist_live_workers";
 pub const MODEL_INFO: &str = "newsgist_model_info";
 
 /// How often histogram samples are folded into their buckets.
-const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// The RPCs counted by [`REQUESTS`].
 pub const RPCS: [&str; 2] = ["Summarize", "SummarizeStream"];
@@ -168,19 +172,32 @@ pub fn timings(timings: &Timings) {
     }
 }
 
+/// Scrapes served at once; a connection beyond them is closed at once. Prometheus needs one.
+pub const METRICS_CONNECTIONS: usize = 32;
+
+/// How long a metrics connection may take to send its request headers, and to be served in
+/// all: a client that connects and sends nothing cannot hold a slot.
+pub const METRICS_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+const METRICS_CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Serves `/metrics` on `listener` until the process ends.
 pub async fn serve(listener: TcpListener) {
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     info!(%addr, "metrics on /metrics");
+    let slots = Arc::new(Semaphore::new(METRICS_CONNECTIONS));
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(err) => {
                 // Out of file descriptors, say: wait a little instead of spinning.
                 warn!(%err, "accepting a metrics connection failed");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            debug!("{METRICS_CONNECTIONS} metrics connections open: closing another");
+            continue;
         };
         tokio::spawn(async move {
             let service = hyper::service::service_fn(|request: Request<hyper::body::Incoming>| async move {
@@ -196,12 +213,16 @@ pub async fn serve(listener: TcpListener) {
                 Ok::<_, Infallible>(response.expect("a valid response"))
             });
             let io = hyper_util::rt::TokioIo::new(stream);
-            if let Err(err) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await
-            {
-                warn!(%err, "a metrics connection failed");
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(METRICS_HEADER_TIMEOUT)
+                .serve_connection(io, service);
+            match tokio::time::timeout(METRICS_CONNECTION_TIMEOUT, connection).await {
+                Ok(Err(err)) => debug!(%err, "a metrics connection failed"),
+                Err(_) => debug!("a metrics connection outlived its time and was closed"),
+                Ok(Ok(())) => {}
             }
+            drop(slot);
         });
     }
 }

@@ -84,6 +84,47 @@ async fn every_series_is_listed_from_start_up_and_counts_requests() {
     assert!(status.contains("404"), "{status}");
 
     a_client_that_disconnects_mid_stream_frees_its_work(&server, addr).await;
+    silent_connections_cannot_hold_the_endpoint(addr).await;
+}
+
+/// Reads until the peer closes the connection; true if it did within `within`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, within: std::time::Duration) -> bool {
+    let mut buffer = [0u8; 256];
+    loop {
+        match tokio::time::timeout(within, stream.read(&mut buffer)).await {
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Part of the test above: connections that send nothing fill the endpoint's slots only
+/// until the header timeout; one beyond the slots is closed at once.
+async fn silent_connections_cannot_hold_the_endpoint(addr: std::net::SocketAddr) {
+    use newsgist::telemetry::{METRICS_CONNECTIONS, METRICS_HEADER_TIMEOUT};
+    let mut silent = Vec::new();
+    for _ in 0..METRICS_CONNECTIONS {
+        silent.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    // Let the server take them all before the next one.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut beyond = tokio::net::TcpStream::connect(addr).await.unwrap();
+    assert!(
+        closed_within(&mut beyond, std::time::Duration::from_secs(2)).await,
+        "a connection beyond the slots is closed"
+    );
+    for stream in &mut silent {
+        assert!(
+            closed_within(stream, METRICS_HEADER_TIMEOUT + std::time::Duration::from_secs(3)).await,
+            "a silent connection is closed after the header timeout"
+        );
+    }
+    let (status, scrape) = get(addr, "/metrics").await;
+    assert!(
+        status.contains("200") && scrape.contains("newsgist_requests_total"),
+        "{status}"
+    );
 }
 
 /// A TCP relay to `target` on a port of its own; aborting the returned task closes both

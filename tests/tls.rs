@@ -132,6 +132,32 @@ async fn tls_with_a_key_serves_and_a_rewritten_certificate_takes_effect_without_
 }
 
 #[tokio::test]
+async fn connections_that_never_finish_a_handshake_cannot_crowd_out_callers() {
+    use tokio::io::AsyncReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = ca("CA");
+    write_identity(dir.path(), &issue(&ca, "localhost"));
+    let cert = dir.path().join("server.crt");
+    let key = dir.path().join("server.key");
+    let server = TestServer::spawn(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]).await;
+    let mut silent = Vec::new();
+    for _ in 0..newsgist::server::MAX_HANDSHAKES {
+        silent.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut beyond = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut byte = [0u8; 1];
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(2), beyond.read(&mut byte)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0) | Err(_))),
+        "a connection beyond the handshake slots is closed at once: {closed:?}"
+    );
+    // Slots free as soon as the silent clients go.
+    drop(silent);
+    assert!(served_by(&server, &ca, None, "").await, "served once they have gone");
+}
+
+#[tokio::test]
 async fn with_a_client_ca_only_callers_with_its_certificates_get_through() {
     let dir = tempfile::tempdir().unwrap();
     let server_ca = ca("server CA");

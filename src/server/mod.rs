@@ -9,6 +9,8 @@ mod status;
 mod summarizer;
 mod tls;
 
+pub use tls::MAX_HANDSHAKES;
+
 use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, sync::watch};

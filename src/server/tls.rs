@@ -30,6 +30,10 @@ const RELOAD_EVERY: Duration = Duration::from_secs(2);
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);
 /// Longest a client may take over its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Handshakes under way at once; a connection beyond them is closed at once, so that a flood
+/// of connections that never finish their handshake costs bounded memory and no more than
+/// HANDSHAKE_TIMEOUT of each slot.
+pub const MAX_HANDSHAKES: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -177,6 +181,7 @@ pub fn incoming(
     acceptor: TlsAcceptor,
 ) -> impl Stream<Item = Result<TlsStream<TcpStream>, std::io::Error>> {
     let (sender, mut receiver) = tokio::sync::mpsc::channel(64);
+    let handshakes = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
     tokio::spawn(async move {
         loop {
             let (stream, peer) = match listener.accept().await {
@@ -193,10 +198,16 @@ pub fn incoming(
             if sender.is_closed() {
                 break; // the server has stopped
             }
+            let Ok(slot) = std::sync::Arc::clone(&handshakes).try_acquire_owned() else {
+                debug!(%peer, "{MAX_HANDSHAKES} TLS handshakes under way: closing another");
+                continue;
+            };
             let acceptor = acceptor.clone();
             let connections = sender.clone();
             tokio::spawn(async move {
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+                drop(slot);
+                match handshake {
                     Ok(Ok(tls)) => {
                         let _ = connections.send(Ok(tls)).await;
                     }

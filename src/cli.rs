@@ -11,6 +11,7 @@ use crate::{
     batch::{self, BatchError},
     config::{self, BatchArgs, Command, ConfigError, LogFormat, ModelsCommand, OutputFormat, ServeArgs, SummarizeArgs},
     models::{hub, manifest},
+    otlp::{OtlpError, TraceExport},
     request::Article,
     response::{FactField, SummaryResponse},
     server,
@@ -26,11 +27,19 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_tracing(cli.log_format, &cli.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("building the tokio runtime");
+    // The trace export runs on this runtime, so it is set up inside it.
+    let traces = match runtime.block_on(async { init_tracing(cli.log_format, &cli.log, cli.otlp_endpoint.as_deref()) })
+    {
+        Ok(traces) => traces,
+        Err(err) => {
+            eprintln!("newsgist: {err}");
+            return ExitCode::from(2);
+        }
+    };
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve(args).await,
@@ -44,6 +53,10 @@ pub fn run() -> ExitCode {
             Command::Models { command } => tokio::task::spawn_blocking(move || models(command)).await?,
         }
     });
+    // From this thread, not a worker's: the runtime's workers send the last spans.
+    if let Some(traces) = traces {
+        traces.shutdown();
+    }
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -59,18 +72,30 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn init_tracing(format: LogFormat, filter: &str) {
+/// Logs to stderr and, with an OTLP endpoint, traces to its collector.
+fn init_tracing(
+    format: LogFormat,
+    filter: &str,
+    otlp_endpoint: Option<&str>,
+) -> Result<Option<TraceExport>, OtlpError> {
+    use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, Layer};
     let filter =
         tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colour codes only for a terminal: not into a log file or a collector.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let logs = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Pretty => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let logs = match format {
+        LogFormat::Pretty => logs.boxed(),
+        LogFormat::Json => logs.json().boxed(),
+    };
+    let traces = otlp_endpoint.map(TraceExport::start).transpose()?;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(logs)
+        .with(traces.as_ref().map(TraceExport::layer))
+        .init();
+    Ok(traces)
 }
 
 /// `newsgist models list|fetch|verify`: blocking file and network work.

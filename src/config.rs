@@ -74,6 +74,9 @@ pub struct Cli {
     /// Log filter (tracing env-filter syntax, e.g. `info` or `newsgist=debug`).
     #[arg(long, env = "NEWSGIST_LOG", default_value = "info", global = true)]
     pub log: String,
+    /// OpenTelemetry collector to send traces to, over OTLP/gRPC (`http://otel-collector:4317`).
+    #[arg(long, env = "NEWSGIST_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }

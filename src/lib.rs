@@ -14,6 +14,7 @@ pub mod error;
 pub mod facts;
 pub mod models;
 pub mod nlp;
+pub mod otlp;
 pub mod pool;
 pub mod proto;
 pub mod remote;

@@ -16,7 +16,7 @@ use std::{
 use crossbeam_channel::{Receiver, Sender};
 use metrics::{counter, gauge, histogram};
 use tokio::sync::{oneshot, watch, OwnedSemaphorePermit, Semaphore};
-use tracing::{error, info, warn, Span};
+use tracing::{error, info, info_span, warn, Span};
 
 use crate::telemetry;
 
@@ -362,7 +362,12 @@ impl<R> Worker<R> {
     /// Runs one batch and replies to each job. False when the handler panicked: every job of
     /// the batch then fails, and the handler must be rebuilt.
     fn run_batch<H: Handler>(&self, handler: &mut H, batch: Vec<Job<H>>) -> bool {
-        let span = batch[0].span.clone();
+        // A child of the first request, so that the worker's log lines carry its id, and
+        // linked to every request it holds, so that a trace shows the batch each ran in.
+        let span = info_span!(parent: &batch[0].span, "batch", worker = self.index, size = batch.len());
+        for job in &batch {
+            span.follows_from(&job.span);
+        }
         let _entered = span.enter();
         let mut replies = Vec::with_capacity(batch.len());
         let mut requests = Vec::with_capacity(batch.len());

@@ -1,0 +1,102 @@
+//! Traces over OTLP/gRPC to a real collector endpoint: a server process started with
+//! `--otlp-endpoint` sends a span for each request, and one for each batch a worker ran,
+//! linked to the requests it held.
+
+mod common;
+#[path = "../benches/common/process.rs"]
+mod process;
+
+use std::{
+    process::Command,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use common::*;
+use opentelemetry_proto::tonic::{
+    collector::trace::v1::{
+        trace_service_server::{TraceService, TraceServiceServer},
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+    },
+    common::v1::any_value::Value,
+    trace::v1::Span,
+};
+
+/// A collector that keeps every span it is sent.
+#[derive(Clone, Default)]
+struct Collector(Arc<Mutex<Vec<Span>>>);
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let spans = request
+            .into_inner()
+            .resource_spans
+            .into_iter()
+            .flat_map(|r| r.scope_spans)
+            .flat_map(|s| s.spans);
+        self.0.lock().unwrap().extend(spans);
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+fn attribute<'a>(span: &'a Span, key: &str) -> Option<&'a str> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            Value::StringValue(s) => Some(s.as_str()),
+            _ => None,
+        })
+}
+
+#[tokio::test]
+async fn each_request_and_the_batch_it_ran_in_reach_the_collector_linked() {
+    let collector = Collector::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(collector.clone()))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let (mut child, url) = process::serve_ready(&["--workers", "1", "--otlp-endpoint", &endpoint]).await;
+    let mut client = newsgist::proto::summarizer_service_client::SummarizerServiceClient::connect(url)
+        .await
+        .unwrap();
+    for id in ["traced-1", "traced-2"] {
+        client.summarize(request(id, ARTICLE_BODY, &[])).await.unwrap();
+    }
+    // A shutdown sends what is buffered.
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the server stops");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let spans = collector.0.lock().unwrap().clone();
+    let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();
+    println!("spans received: {names:?}");
+    for id in ["traced-1", "traced-2"] {
+        let request_span = spans
+            .iter()
+            .find(|s| s.name == "summarize" && attribute(s, "request_id") == Some(id))
+            .unwrap_or_else(|| panic!("a span for {id} among {names:?}"));
+        let batch = spans
+            .iter()
+            .find(|s| s.name == "batch" && s.links.iter().any(|l| l.span_id == request_span.span_id))
+            .unwrap_or_else(|| panic!("a batch span linked to {id}"));
+        assert_eq!(
+            batch.trace_id, request_span.trace_id,
+            "the batch is in the request's trace"
+        );
+    }
+}

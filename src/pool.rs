@@ -140,8 +140,21 @@ pub struct WorkerPool<H: Handler> {
     admission: Arc<Semaphore>,
     config: PoolConfig,
     live: Arc<watch::Sender<usize>>,
+    stuck: Arc<watch::Sender<usize>>,
     threads: Vec<JoinHandle<()>>,
 }
+
+/// Pause between attempts to rebuild a crashed worker.
+const REBUILD_RETRY: Duration = if cfg!(test) {
+    Duration::from_millis(5)
+} else {
+    Duration::from_secs(1)
+};
+
+/// Failed rebuilds in a row after which a worker counts as stuck (about 30 s): a model that
+/// no longer loads, say. A process whose every worker is stuck cannot serve at all, and its
+/// liveness says so, so that it is restarted.
+const REBUILD_ATTEMPTS_BEFORE_STUCK: u32 = 30;
 
 /// A job just taken off the queue (the queue-depth gauge counts it out), or none.
 fn dequeued<J>(job: Option<J>) -> Option<J> {
@@ -170,6 +183,7 @@ impl<H: Handler> WorkerPool<H> {
         let (jobs, queue) = crossbeam_channel::bounded::<Job<H>>(config.max_pending);
         let build = Arc::new(build);
         let live = Arc::new(watch::Sender::new(0));
+        let stuck = Arc::new(watch::Sender::new(0));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let mut threads = Vec::with_capacity(config.workers);
         for index in 0..config.workers {
@@ -177,6 +191,7 @@ impl<H: Handler> WorkerPool<H> {
             let build = Arc::clone(&build);
             let ready = ready_tx.clone();
             let live = Arc::clone(&live);
+            let stuck = Arc::clone(&stuck);
             let thread = std::thread::Builder::new()
                 .name(format!("newsgist-worker-{index}"))
                 .spawn(move || match catch_unwind(AssertUnwindSafe(|| build(index))) {
@@ -185,6 +200,7 @@ impl<H: Handler> WorkerPool<H> {
                             index,
                             config,
                             live,
+                            stuck,
                             rebuild: |i| build(i).map_err(|e| e.to_string()),
                         };
                         // Live before start-up returns, so that readiness counts it.
@@ -215,6 +231,7 @@ impl<H: Handler> WorkerPool<H> {
             admission: Arc::new(Semaphore::new(config.max_pending)),
             config,
             live,
+            stuck,
             threads,
         };
         match first_error {
@@ -231,6 +248,12 @@ impl<H: Handler> WorkerPool<H> {
     /// How many workers can take work now; it drops while a crashed worker is rebuilt.
     pub fn live_workers(&self) -> watch::Receiver<usize> {
         self.live.subscribe()
+    }
+
+    /// How many workers have failed to be rebuilt [`REBUILD_ATTEMPTS_BEFORE_STUCK`] times in a
+    /// row and are still failing.
+    pub fn stuck_workers(&self) -> watch::Receiver<usize> {
+        self.stuck.subscribe()
     }
 
     /// Runs `request` on a worker. Refused at once when the pool is full. When `deadline`
@@ -294,6 +317,7 @@ struct Worker<R> {
     index: usize,
     config: PoolConfig,
     live: Arc<watch::Sender<usize>>,
+    stuck: Arc<watch::Sender<usize>>,
     rebuild: R,
 }
 
@@ -407,14 +431,27 @@ impl<R> Worker<R> {
     where
         R: Fn(usize) -> Result<H, String>,
     {
+        let mut failures = 0u32;
         loop {
             match catch_unwind(AssertUnwindSafe(|| (self.rebuild)(self.index)))
                 .unwrap_or_else(|_| Err(BuildPanicked.to_string()))
             {
-                Ok(handler) => return handler,
+                Ok(handler) => {
+                    if failures >= REBUILD_ATTEMPTS_BEFORE_STUCK {
+                        self.stuck.send_modify(|n| *n -= 1);
+                        info!(worker = self.index, failures, "worker rebuilt after all");
+                    }
+                    return handler;
+                }
                 Err(err) => {
-                    warn!(worker = self.index, %err, "rebuilding worker failed; retrying in 1 s");
-                    std::thread::sleep(Duration::from_secs(1));
+                    failures += 1;
+                    if failures == REBUILD_ATTEMPTS_BEFORE_STUCK {
+                        self.stuck.send_modify(|n| *n += 1);
+                        error!(worker = self.index, failures, %err, "worker cannot be rebuilt; still trying");
+                    } else {
+                        warn!(worker = self.index, %err, "rebuilding worker failed; retrying in {REBUILD_RETRY:?}");
+                    }
+                    std::thread::sleep(REBUILD_RETRY);
                 }
             }
         }
@@ -577,6 +614,41 @@ mod tests {
         live.changed().await.unwrap();
         assert_eq!(*live.borrow_and_update(), 1, "the rebuilt worker is live again");
         assert_eq!(pool.submit(0, None).await.unwrap().0, 2);
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_cannot_be_rebuilt_counts_as_stuck_until_it_is() {
+        let builds = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counter = Arc::clone(&builds);
+        let pool = WorkerPool::start(
+            PoolConfig {
+                workers: 1,
+                max_pending: 4,
+                max_batch: 1,
+                batch_budget: 1,
+            },
+            move |_| {
+                // The first build works; the next ones fail for a while, then one works.
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if n == 0 || n > REBUILD_ATTEMPTS_BEFORE_STUCK + 5 {
+                    Ok(Sleeper {
+                        builds: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+                    })
+                } else {
+                    Err(format!("model file gone (attempt {n})"))
+                }
+            },
+        )
+        .unwrap();
+        let mut stuck = pool.stuck_workers();
+        assert_eq!(*stuck.borrow_and_update(), 0);
+        assert!(pool.submit(u64::MAX, None).await.is_err(), "the worker crashes");
+        stuck.changed().await.unwrap();
+        assert_eq!(*stuck.borrow_and_update(), 1, "stuck after failing again and again");
+        assert_eq!(*pool.live_workers().borrow(), 0);
+        stuck.changed().await.unwrap();
+        assert_eq!(*stuck.borrow_and_update(), 0, "no longer stuck once rebuilt");
+        assert!(pool.submit(0, None).await.is_ok());
     }
 
     #[tokio::test]

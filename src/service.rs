@@ -119,6 +119,12 @@ impl Service {
         self.pool.get().map(WorkerPool::live_workers)
     }
 
+    /// How many workers have been failing to be rebuilt for a while, once the workers have
+    /// started (see [`WorkerPool::stuck_workers`]).
+    pub fn stuck_workers(&self) -> Option<watch::Receiver<usize>> {
+        self.pool.get().map(WorkerPool::stuck_workers)
+    }
+
     /// The deadline of a request that arrived at `arrived`: the request timeout, or the
     /// caller's own timeout when that is sooner.
     pub fn deadline(&self, arrived: Instant, caller_timeout: Option<Duration>) -> Option<Instant> {

@@ -134,11 +134,17 @@ pub async fn serve(
         started = &mut warm_up => match started.expect("worker start-up does not panic") {
             Ok(()) => {
                 let live = service.live_workers().expect("the workers have started");
-                let follower = tokio::spawn(follow_live_workers(health.clone(), live));
+                let stuck = service.stuck_workers().expect("the workers have started");
+                let followers = [
+                    tokio::spawn(follow_live_workers(health.clone(), live)),
+                    tokio::spawn(follow_stuck_workers(health.clone(), stuck, config.engine.workers)),
+                ];
                 shutdown.await;
-                // Stopped before NOT_SERVING below, so that it cannot write SERVING after it.
-                follower.abort();
-                let _ = follower.await;
+                // Stopped before NOT_SERVING below, so that they cannot write SERVING after it.
+                for follower in followers {
+                    follower.abort();
+                    let _ = follower.await;
+                }
             }
             Err(err) => {
                 error!(%err, "workers failed to start");
@@ -214,6 +220,26 @@ async fn follow_live_workers(health: HealthReporter, mut live: watch::Receiver<u
     }
 }
 
+/// Liveness: NOT_SERVING once every worker is stuck (failing to be rebuilt again and again),
+/// so that the process is restarted; SERVING again if one recovers first.
+async fn follow_stuck_workers(health: HealthReporter, mut stuck: watch::Receiver<usize>, workers: usize) {
+    loop {
+        let stuck_now = *stuck.borrow_and_update();
+        if stuck_now >= workers {
+            error!(
+                workers,
+                "no worker can be rebuilt: liveness NOT_SERVING, the process needs a restart"
+            );
+            health.set_service_status("", ServingStatus::NotServing).await;
+        } else {
+            health.set_service_status("", ServingStatus::Serving).await;
+        }
+        if stuck.changed().await.is_err() {
+            break;
+        }
+    }
+}
+
 async fn set_readiness(health: &HealthReporter, status: ServingStatus) {
     for name in SERVICE_NAMES {
         health.set_service_status(name, status).await;
@@ -250,26 +276,27 @@ mod tests {
 
     use super::*;
 
-    /// Readiness of the summariser, asked over a real connection.
-    async fn status(client: &mut HealthClient<tonic::transport::Channel>) -> i32 {
+    /// The status of `service` (readiness: a service name; liveness: ""), asked over a
+    /// real connection.
+    async fn status(client: &mut HealthClient<tonic::transport::Channel>, service: &str) -> i32 {
         let request = HealthCheckRequest {
-            service: SERVICE_NAMES[0].into(),
+            service: service.into(),
         };
         client.check(request).await.unwrap().into_inner().status
     }
 
-    async fn eventually(client: &mut HealthClient<tonic::transport::Channel>, wanted: ServingStatus) {
+    async fn eventually(client: &mut HealthClient<tonic::transport::Channel>, service: &str, wanted: ServingStatus) {
         for _ in 0..100 {
-            if status(client).await == wanted as i32 {
+            if status(client, service).await == wanted as i32 {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("health never reported {wanted:?}");
+        panic!("health of {service:?} never reported {wanted:?}");
     }
 
-    #[tokio::test]
-    async fn health_follows_the_live_worker_count() {
+    /// A health service on a real port, and a client of it.
+    async fn health_server() -> (HealthReporter, HealthClient<tonic::transport::Channel>) {
         let (health, health_service) = tonic_health::server::health_reporter();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -278,20 +305,40 @@ mod tests {
                 .add_service(health_service)
                 .serve_with_incoming(TcpIncoming::from(listener)),
         );
-        let (live_tx, live) = watch::channel(2);
-        tokio::spawn(follow_live_workers(health, live));
         let channel = tonic::transport::Channel::from_shared(url)
             .unwrap()
             .connect()
             .await
             .unwrap();
-        let mut client = HealthClient::new(channel);
-        eventually(&mut client, ServingStatus::Serving).await;
+        (health, HealthClient::new(channel))
+    }
+
+    #[tokio::test]
+    async fn readiness_follows_the_live_worker_count() {
+        let (health, mut client) = health_server().await;
+        let (live_tx, live) = watch::channel(2);
+        tokio::spawn(follow_live_workers(health, live));
+        let ready = SERVICE_NAMES[0];
+        eventually(&mut client, ready, ServingStatus::Serving).await;
         live_tx.send(1).unwrap();
-        eventually(&mut client, ServingStatus::Serving).await;
+        eventually(&mut client, ready, ServingStatus::Serving).await;
         live_tx.send(0).unwrap();
-        eventually(&mut client, ServingStatus::NotServing).await;
+        eventually(&mut client, ready, ServingStatus::NotServing).await;
         live_tx.send(1).unwrap();
-        eventually(&mut client, ServingStatus::Serving).await;
+        eventually(&mut client, ready, ServingStatus::Serving).await;
+    }
+
+    #[tokio::test]
+    async fn liveness_fails_only_when_every_worker_is_stuck() {
+        let (health, mut client) = health_server().await;
+        let (stuck_tx, stuck) = watch::channel(0);
+        tokio::spawn(follow_stuck_workers(health, stuck, 2));
+        eventually(&mut client, "", ServingStatus::Serving).await;
+        stuck_tx.send(1).unwrap();
+        eventually(&mut client, "", ServingStatus::Serving).await;
+        stuck_tx.send(2).unwrap();
+        eventually(&mut client, "", ServingStatus::NotServing).await;
+        stuck_tx.send(1).unwrap();
+        eventually(&mut client, "", ServingStatus::Serving).await;
     }
 }

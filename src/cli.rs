@@ -44,7 +44,7 @@ pub fn run() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Summarize(args) => summarize(args).await,
-            Command::Batch(args) => batch(args).await,
+            Command::Batch(args) => batch(*args).await,
             Command::Merge(args) => {
                 let report = batch::merge(&args)?;
                 eprintln!("newsgist merge: {} parts -> {}", report.parts, report.output.display());

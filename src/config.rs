@@ -94,7 +94,7 @@ pub enum Command {
     /// Summarise one article (a text file, a JSON article, or `-` for stdin).
     Summarize(SummarizeArgs),
     /// Summarise an archive (JSON Lines or Parquet): streaming, resumable, shardable.
-    Batch(BatchArgs),
+    Batch(Box<BatchArgs>),
     /// Join the shard outputs of `batch --shards N` into one file.
     Merge(MergeArgs),
     /// Named abstractive model profiles (models/manifest.toml) in the Hugging Face cache.
@@ -342,6 +342,16 @@ pub struct BatchArgs {
     /// The API key sent to those servers (`authorization: Bearer KEY`).
     #[arg(long, env = "NEWSGIST_SERVER_API_KEY", hide_env_values = true, requires = "server")]
     pub server_api_key: Option<String>,
+    /// The CA (PEM) the servers' TLS certificates chain to; TLS for every --server address.
+    /// `https://` addresses without it trust the system's CAs.
+    #[arg(long, env = "NEWSGIST_SERVER_CA", requires = "server")]
+    pub server_ca: Option<PathBuf>,
+    /// A client certificate (PEM) for servers that require mutual TLS, with --server-key.
+    #[arg(long, env = "NEWSGIST_SERVER_CERT", requires_all = ["server", "server_key"])]
+    pub server_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, env = "NEWSGIST_SERVER_KEY", requires = "server_cert")]
+    pub server_key: Option<PathBuf>,
     #[command(flatten)]
     pub request: RequestArgs,
     #[command(flatten)]

@@ -231,3 +231,74 @@ async fn a_stock_python_grpcio_client_interoperates_over_tls_with_a_key() {
     assert!(!refused.status.success(), "a wrong key fails");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("UNAUTHENTICATED"));
 }
+
+#[tokio::test]
+async fn an_archive_job_reaches_a_mutual_tls_server_with_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let server_ca = ca("server CA");
+    write_identity(dir.path(), &issue(&server_ca, "localhost"));
+    std::fs::write(dir.path().join("server-ca.crt"), server_ca.cert.pem()).unwrap();
+    let clients = ca("client CA");
+    std::fs::write(dir.path().join("clients.crt"), clients.cert.pem()).unwrap();
+    let (client_cert, client_key) = issue(&clients, "archive-job");
+    std::fs::write(dir.path().join("client.crt"), client_cert).unwrap();
+    std::fs::write(dir.path().join("client.key"), client_key).unwrap();
+    let server = TestServer::spawn(&[
+        "--tls-cert",
+        dir.path().join("server.crt").to_str().unwrap(),
+        "--tls-key",
+        dir.path().join("server.key").to_str().unwrap(),
+        "--tls-client-ca",
+        dir.path().join("clients.crt").to_str().unwrap(),
+        "--api-keys",
+        &format!("tls:{KEY}"),
+    ])
+    .await;
+    let input = dir.path().join("rows.jsonl");
+    let rows: String = (0..3)
+        .map(|i| {
+            format!(
+                "{}\n",
+                serde_json::json!({"id": format!("row-{i}"), "body": ARTICLE_BODY})
+            )
+        })
+        .collect();
+    std::fs::write(&input, rows).unwrap();
+    let output = dir.path().join("out.jsonl");
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let job = tokio::process::Command::new(env!("CARGO_BIN_EXE_newsgist"))
+        .env_remove("JOB_COMPLETION_INDEX")
+        .arg("batch")
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .args(["--outputs", "extractive", "--server"])
+        .arg(format!("localhost:{}", server.addr.port()))
+        .args(["--server-ca", &path("server-ca.crt")])
+        .args([
+            "--server-cert",
+            &path("client.crt"),
+            "--server-key",
+            &path("client.key"),
+        ])
+        .args(["--server-api-key", KEY])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        job.status.success(),
+        "exit {:?}: {}",
+        job.status,
+        String::from_utf8_lossy(&job.stderr)
+    );
+    let written = std::fs::read_to_string(&output).unwrap();
+    let rows: Vec<serde_json::Value> = written.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 3, "{written}");
+    for row in &rows {
+        assert!(
+            row["extractive"]["text"].as_str().is_some_and(|t| !t.is_empty()),
+            "{row}"
+        );
+    }
+}

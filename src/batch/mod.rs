@@ -26,7 +26,7 @@ use crate::{
     config::{BatchArgs, ConfigError, MergeArgs},
     engine::StartError,
     error::ServiceError,
-    remote::{self, RemoteOptions},
+    remote::{self, RemoteOptions, RemoteTls},
     request::InvalidRequest,
     service::{Service, StreamOrder, Submission, Tagged},
 };
@@ -337,6 +337,24 @@ pub async fn run(args: BatchArgs) -> Result<Report, BatchError> {
 
 /// Reads the rows a previous run has not finished, summarises them and commits them chunk
 /// by chunk.
+/// The TLS files of `batch --server`, read before any row is.
+fn remote_tls(args: &BatchArgs) -> Result<RemoteTls, BatchError> {
+    let read = |path: &PathBuf| {
+        std::fs::read(path).map_err(|source| BatchError::Io {
+            what: "read",
+            path: path.clone(),
+            source,
+        })
+    };
+    Ok(RemoteTls {
+        ca_pem: args.server_ca.as_ref().map(read).transpose()?,
+        identity: match (&args.server_cert, &args.server_key) {
+            (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
+            _ => None,
+        },
+    })
+}
+
 async fn summarize_rows(
     args: &BatchArgs,
     plan: &Plan,
@@ -356,6 +374,7 @@ async fn summarize_rows(
         Backend::Remote(RemoteOptions {
             servers: args.server.clone(),
             api_key: args.server_api_key.clone(),
+            tls: remote_tls(args)?,
             ..RemoteOptions::default()
         })
     };

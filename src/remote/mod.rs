@@ -62,6 +62,26 @@ pub struct RemoteOptions {
     pub max_backoff: Duration,
     /// Sent as `authorization: Bearer KEY` on every call, for servers with API keys.
     pub api_key: Option<String>,
+    /// TLS to the servers.
+    pub tls: RemoteTls,
+}
+
+/// How to reach servers over TLS. TLS is used for `https://` addresses, and for every address
+/// once a CA or a client certificate is given; the system's CAs are trusted unless `ca_pem`
+/// names the one to trust.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteTls {
+    /// The CA (PEM) the servers' certificates must chain to.
+    pub ca_pem: Option<Vec<u8>>,
+    /// A client certificate chain and its key (PEM), for servers that require mutual TLS.
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl RemoteTls {
+    /// True when plain `host:port` addresses are to be reached over TLS too.
+    pub fn configured(&self) -> bool {
+        self.ca_pem.is_some() || self.identity.is_some()
+    }
 }
 
 impl Default for RemoteOptions {
@@ -73,6 +93,7 @@ impl Default for RemoteOptions {
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
             api_key: None,
+            tls: RemoteTls::default(),
         }
     }
 }
@@ -286,6 +307,7 @@ impl<T> Coordinator<T> {
                 server,
                 addr: addr.clone(),
                 api_key: options.api_key.clone(),
+                tls: options.tls.clone(),
                 backoff,
                 events: events_tx.clone(),
                 dispatch: dispatched,

@@ -170,7 +170,7 @@ fn quick(servers: Vec<String>) -> RemoteOptions {
         max_attempts: 8,
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(100),
-        api_key: None,
+        ..RemoteOptions::default()
     }
 }
 

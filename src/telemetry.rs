@@ -23,6 +23,7 @@ pub const STAGE_SECONDS: &str = "newsgist_stage_duration_seconds";
 pub const ADMITTED: &str = "newsgist_admitted_requests";
 pub const QUEUE_DEPTH: &str = "newsgist_queue_depth";
 pub const REFUSED: &str = "newsgist_admission_refusals_total";
+pub const UNAUTHENTICATED: &str = "newsgist_unauthenticated_total";
 pub const BATCH_SIZE: &str = "newsgist_batch_size";
 pub const WORKER_RESTARTS: &str = "newsgist_worker_restarts_total";
 pub const LIVE_WORKERS: &str = "newsgist_live_workers";
@@ -93,6 +94,10 @@ fn describe() {
     );
     describe_gauge!(QUEUE_DEPTH, "Admitted requests no worker has taken yet.");
     describe_counter!(REFUSED, "Requests refused at admission (RESOURCE_EXHAUSTED).");
+    describe_counter!(
+        UNAUTHENTICATED,
+        "Calls of any RPC refused for a missing or wrong API key (UNAUTHENTICATED)."
+    );
     describe_histogram!(BATCH_SIZE, "Requests a worker handled together in one batch.");
     describe_counter!(WORKER_RESTARTS, "Workers rebuilt after a crash.");
     describe_gauge!(LIVE_WORKERS, "Workers that can take work now.");
@@ -117,6 +122,7 @@ pub fn register(config: &EngineConfig) {
     gauge!(ADMITTED).set(0.0);
     gauge!(QUEUE_DEPTH).set(0.0);
     counter!(REFUSED).absolute(0);
+    counter!(UNAUTHENTICATED).absolute(0);
     let _ = histogram!(BATCH_SIZE);
     counter!(WORKER_RESTARTS).absolute(0);
     gauge!(LIVE_WORKERS).set(0.0);

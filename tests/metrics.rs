@@ -50,6 +50,7 @@ async fn every_series_is_listed_from_start_up_and_counts_requests() {
     assert_eq!(value(&scrape, "newsgist_admitted_requests"), Some(0.0));
     assert_eq!(value(&scrape, "newsgist_queue_depth"), Some(0.0));
     assert_eq!(value(&scrape, "newsgist_admission_refusals_total"), Some(0.0));
+    assert_eq!(value(&scrape, "newsgist_unauthenticated_total"), Some(0.0));
     assert_eq!(value(&scrape, "newsgist_worker_restarts_total"), Some(0.0));
     assert_eq!(value(&scrape, "newsgist_live_workers"), Some(2.0));
     assert!(scrape.contains("newsgist_model_info{"), "model info");
@@ -85,6 +86,21 @@ async fn every_series_is_listed_from_start_up_and_counts_requests() {
 
     a_client_that_disconnects_mid_stream_frees_its_work(&server, addr).await;
     silent_connections_cannot_hold_the_endpoint(addr).await;
+    calls_without_a_key_are_counted(addr).await;
+}
+
+/// Part of the test above: a call a keyed server refuses before any service sees it.
+async fn calls_without_a_key_are_counted(addr: std::net::SocketAddr) {
+    let keyed = TestServer::start(&["--api-keys", "ops:metrics-test-0123456789"]).await;
+    let refused = keyed
+        .client()
+        .await
+        .summarize(request("no-key", ARTICLE_BODY, &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    let (_, scrape) = get(addr, "/metrics").await;
+    assert_eq!(value(&scrape, "newsgist_unauthenticated_total"), Some(1.0), "{scrape}");
 }
 
 /// Reads until the peer closes the connection; true if it did within `within`.

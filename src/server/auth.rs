@@ -171,7 +171,10 @@ pub struct RequireKey(pub Option<Arc<ApiKeys>>);
 impl Interceptor for RequireKey {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         if let Some(keys) = &self.0 {
-            let name = keys.check(request.metadata())?;
+            let name = keys.check(request.metadata()).inspect_err(|_| {
+                // Refused before any service sees the call, so counted here, for every RPC.
+                metrics::counter!(crate::telemetry::UNAUTHENTICATED).increment(1);
+            })?;
             request.extensions_mut().insert(KeyName(name));
         }
         Ok(request)

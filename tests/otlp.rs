@@ -1,6 +1,6 @@
 //! Traces over OTLP/gRPC to a real collector endpoint: a server process started with
-//! `--otlp-endpoint` sends a span for each request, and one for each batch a worker ran,
-//! linked to the requests it held.
+//! `--otlp-endpoint` sends a span for each call and each request (stream items inside their
+//! call's span), and one for each batch a worker ran, linked to the requests it held.
 
 mod common;
 #[path = "../benches/common/process.rs"]
@@ -70,6 +70,12 @@ async fn each_request_and_the_batch_it_ran_in_reach_the_collector_linked() {
     for id in ["traced-1", "traced-2"] {
         client.summarize(request(id, ARTICLE_BODY, &[])).await.unwrap();
     }
+    let mut streamed = client
+        .summarize_stream(futures::stream::iter([request("streamed-1", ARTICLE_BODY, &[])]))
+        .await
+        .unwrap()
+        .into_inner();
+    while streamed.message().await.unwrap().is_some() {}
     // A shutdown sends what is buffered.
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

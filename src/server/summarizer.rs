@@ -140,6 +140,9 @@ impl SummarizerService for Summarizer {
         request: Request<Streaming<pb::SummarizeRequest>>,
     ) -> Result<Response<ResponseStream>, Status> {
         let timeout = caller_timeout(request.metadata());
+        // Polled inside the call's span, so that each item's span is its child and the key's
+        // name reaches the stream's log lines too.
+        let span = tracing::info_span!("grpc", key = %key_name(&request));
         let items = request.into_inner().map(|item| {
             item.map(|request| {
                 let request_id = request.request_id.clone();
@@ -150,6 +153,11 @@ impl SummarizerService for Summarizer {
             .0
             .summarize_stream(items, StreamOrder::Completion, timeout)
             .map(|item| item.map(|(request_id, result)| stream_response(request_id, result)));
+        let mut results = Box::pin(results);
+        let results = futures::stream::poll_fn(move |cx| {
+            let _entered = span.enter();
+            results.poll_next_unpin(cx)
+        });
         Ok(Response::new(Box::pin(results)))
     }
 }

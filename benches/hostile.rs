@@ -145,8 +145,14 @@ async fn main() {
             options: None,
         })
         .await;
-    let _ = child.kill();
-    let _ = child.wait();
+    // Stopped as Kubernetes stops it; it drains within its default 30 s grace period.
+    process::terminate(&child);
+    process::exit_status(
+        &mut child,
+        std::time::Instant::now(),
+        std::time::Duration::from_secs(35),
+    )
+    .await;
     rows.sort_by_key(|row| std::cmp::Reverse(row.0));
     println!("| input | body bytes | ms | answer |\n|---|---|---|---|");
     for (took, name, bytes, outcome) in &rows {

@@ -118,6 +118,12 @@ async fn main() {
             memory_mb(server.id(), "VmHWM:")
         );
     }
-    let _ = server.kill();
-    let _ = server.wait();
+    // Stopped as Kubernetes stops it; it drains within its default 30 s grace period.
+    process::terminate(&server);
+    process::exit_status(
+        &mut server,
+        std::time::Instant::now(),
+        std::time::Duration::from_secs(35),
+    )
+    .await;
 }

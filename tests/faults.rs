@@ -6,10 +6,7 @@ mod common;
 #[path = "../benches/common/process.rs"]
 mod process;
 
-use std::{
-    process::Command,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use common::*;
 use tonic::Code;
@@ -71,7 +68,7 @@ async fn sigterm_under_load_answers_every_admitted_request_and_exits_in_the_grac
         .collect();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let signalled = Instant::now();
-    terminate(&child);
+    process::terminate(&child);
     let (mut served, mut unavailable) = (0, 0);
     for call in calls {
         match call.await.unwrap() {
@@ -80,31 +77,13 @@ async fn sigterm_under_load_answers_every_admitted_request_and_exits_in_the_grac
             Err(status) => panic!("an admitted request got {status:?}, not a result or UNAVAILABLE"),
         }
     }
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(25),
-            "still running past the grace period"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = process::exit_status(&mut child, signalled, Duration::from_secs(25)).await;
     println!(
         "SIGTERM under load: {served} served, {unavailable} UNAVAILABLE, exit {status} after {:.2} s",
         signalled.elapsed().as_secs_f64()
     );
     assert!(status.success(), "a drained shutdown exits 0");
     assert_eq!(served + unavailable, 16, "every request answered");
-}
-
-/// Sends SIGTERM to the server process.
-fn terminate(child: &std::process::Child) {
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
 }
 
 #[tokio::test]
@@ -129,7 +108,7 @@ async fn a_drain_past_the_grace_period_answers_every_request_and_is_visible_on_o
     // Every call admitted before the signal.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let signalled = Instant::now();
-    terminate(&child);
+    process::terminate(&child);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // During the drain the open connection still answers: readiness says NOT_SERVING and a
@@ -169,16 +148,7 @@ async fn a_drain_past_the_grace_period_answers_every_request_and_is_visible_on_o
             Err(status) => panic!("a request got {status:?}, not a result or UNAVAILABLE"),
         }
     }
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(4),
-            "still running past the grace period"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = process::exit_status(&mut child, signalled, Duration::from_secs(4)).await;
     println!(
         "drain past the grace period: {served} served, {refused_late} refused, {aborted} cut short (UNAVAILABLE), exit {status} after {:.2} s",
         signalled.elapsed().as_secs_f64()
@@ -262,7 +232,7 @@ fn a_truncated_model_file_is_a_clear_start_up_error() {
     let weights = model.join("model.safetensors");
     let bytes = std::fs::read(&weights).unwrap();
     std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_newsgist"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_newsgist"))
         .args([
             "summarize",
             "-",

@@ -7,7 +7,6 @@ mod common;
 mod process;
 
 use std::{
-    process::Command,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -77,16 +76,8 @@ async fn each_request_and_the_batch_it_ran_in_reach_the_collector_linked() {
         .into_inner();
     while streamed.message().await.unwrap().is_some() {}
     // A shutdown sends what is buffered.
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        assert!(started.elapsed() < Duration::from_secs(20), "the server stops");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    process::terminate(&child);
+    process::exit_status(&mut child, Instant::now(), Duration::from_secs(20)).await;
 
     let spans = collector.0.lock().unwrap().clone();
     let names: Vec<&str> = spans.iter().map(|s| s.name.as_str()).collect();

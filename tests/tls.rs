@@ -44,6 +44,24 @@ fn write_identity(dir: &Path, (cert, key): &(String, String)) {
     std::fs::write(dir.join("server.key"), key).unwrap();
 }
 
+/// A server speaking only TLS with the identity written to `dir` (see [`write_identity`]) and
+/// the API key [`KEY`]; with `client_ca`, a PEM file in `dir`, mutual TLS.
+async fn tls_server(dir: &Path, client_ca: Option<&str>) -> TestServer {
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let mut flags = vec![
+        "--tls-cert".to_owned(),
+        path("server.crt"),
+        "--tls-key".to_owned(),
+        path("server.key"),
+        "--api-keys".to_owned(),
+        format!("tls:{KEY}"),
+    ];
+    if let Some(ca) = client_ca {
+        flags.extend(["--tls-client-ca".to_owned(), path(ca)]);
+    }
+    TestServer::spawn(&flags.iter().map(String::as_str).collect::<Vec<_>>()).await
+}
+
 async fn tls_channel(server: &TestServer, ca: &Ca, identity: Option<&(String, String)>) -> Result<Channel, String> {
     let mut tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(ca.cert.pem()))
@@ -90,17 +108,7 @@ async fn tls_with_a_key_serves_and_a_rewritten_certificate_takes_effect_without_
     let dir = tempfile::tempdir().unwrap();
     let first = ca("first CA");
     write_identity(dir.path(), &issue(&first, "localhost"));
-    let cert = dir.path().join("server.crt");
-    let key = dir.path().join("server.key");
-    let server = TestServer::spawn(&[
-        "--tls-cert",
-        cert.to_str().unwrap(),
-        "--tls-key",
-        key.to_str().unwrap(),
-        "--api-keys",
-        &format!("tls:{KEY}"),
-    ])
-    .await;
+    let server = tls_server(dir.path(), None).await;
     assert!(
         served_by(&server, &first, None, KEY).await,
         "a client trusting the CA, with the key"
@@ -137,9 +145,7 @@ async fn connections_that_never_finish_a_handshake_cannot_crowd_out_callers() {
     let dir = tempfile::tempdir().unwrap();
     let ca = ca("CA");
     write_identity(dir.path(), &issue(&ca, "localhost"));
-    let cert = dir.path().join("server.crt");
-    let key = dir.path().join("server.key");
-    let server = TestServer::spawn(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]).await;
+    let server = tls_server(dir.path(), None).await;
     let mut silent = Vec::new();
     for _ in 0..newsgist::server::MAX_HANDSHAKES {
         silent.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
@@ -154,7 +160,7 @@ async fn connections_that_never_finish_a_handshake_cannot_crowd_out_callers() {
     );
     // Slots free as soon as the silent clients go.
     drop(silent);
-    assert!(served_by(&server, &ca, None, "").await, "served once they have gone");
+    assert!(served_by(&server, &ca, None, KEY).await, "served once they have gone");
 }
 
 #[tokio::test]
@@ -164,17 +170,7 @@ async fn with_a_client_ca_only_callers_with_its_certificates_get_through() {
     write_identity(dir.path(), &issue(&server_ca, "localhost"));
     let clients = ca("client CA");
     std::fs::write(dir.path().join("clients.crt"), clients.cert.pem()).unwrap();
-    let server = TestServer::spawn(&[
-        "--tls-cert",
-        dir.path().join("server.crt").to_str().unwrap(),
-        "--tls-key",
-        dir.path().join("server.key").to_str().unwrap(),
-        "--tls-client-ca",
-        dir.path().join("clients.crt").to_str().unwrap(),
-        "--api-keys",
-        &format!("tls:{KEY}"),
-    ])
-    .await;
+    let server = tls_server(dir.path(), Some("clients.crt")).await;
     let client_identity = issue(&clients, "batch-job");
     assert!(served_by(&server, &server_ca, Some(&client_identity), KEY).await);
     let without = match tls_channel(&server, &server_ca, None).await {
@@ -197,15 +193,7 @@ async fn a_stock_python_grpcio_client_interoperates_over_tls_with_a_key() {
     write_identity(dir.path(), &issue(&authority, "localhost"));
     let ca_file = dir.path().join("ca.crt");
     std::fs::write(&ca_file, authority.cert.pem()).unwrap();
-    let server = TestServer::spawn(&[
-        "--tls-cert",
-        dir.path().join("server.crt").to_str().unwrap(),
-        "--tls-key",
-        dir.path().join("server.key").to_str().unwrap(),
-        "--api-keys",
-        &format!("interop:{KEY}"),
-    ])
-    .await;
+    let server = tls_server(dir.path(), None).await;
     assert!(served_by(&server, &authority, None, KEY).await, "the server is up");
     let python = std::env::var("NEWSGIST_PYTHON").expect("NEWSGIST_PYTHON is set by scripts/setup.sh");
     let run = |key: &str| {
@@ -243,17 +231,7 @@ async fn an_archive_job_reaches_a_mutual_tls_server_with_a_key() {
     let (client_cert, client_key) = issue(&clients, "archive-job");
     std::fs::write(dir.path().join("client.crt"), client_cert).unwrap();
     std::fs::write(dir.path().join("client.key"), client_key).unwrap();
-    let server = TestServer::spawn(&[
-        "--tls-cert",
-        dir.path().join("server.crt").to_str().unwrap(),
-        "--tls-key",
-        dir.path().join("server.key").to_str().unwrap(),
-        "--tls-client-ca",
-        dir.path().join("clients.crt").to_str().unwrap(),
-        "--api-keys",
-        &format!("tls:{KEY}"),
-    ])
-    .await;
+    let server = tls_server(dir.path(), Some("clients.crt")).await;
     let input = dir.path().join("rows.jsonl");
     let rows: String = (0..3)
         .map(|i| {

@@ -47,3 +47,24 @@ pub async fn serve_ready(flags: &[&str]) -> (Child, String) {
     let _ = child.wait();
     panic!("newsgist serve {flags:?} did not become ready within 60 s");
 }
+
+/// The server process's exit status, which must come within `within` of `signalled`. Waits
+/// without blocking the runtime, which may be serving the process's peers (a collector).
+pub async fn exit_status(child: &mut Child, signalled: Instant, within: Duration) -> std::process::ExitStatus {
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(signalled.elapsed() < within, "still running past the grace period");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends SIGTERM to the server process.
+pub fn terminate(child: &Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+}

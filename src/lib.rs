@@ -8,6 +8,7 @@ pub mod archive;
 pub mod batch;
 pub mod cli;
 pub mod config;
+pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod facts;

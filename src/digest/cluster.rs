@@ -1,0 +1,352 @@
+//! Online story clustering. Articles arrive in time order; each joins the open story it is
+//! most similar to, if that similarity clears a threshold, or starts a story of its own. A
+//! story closes once the feed has moved `story_gap` past its latest article (or when too many
+//! are open): its text and vectors are dropped and it is handed to [`story::Collector`], so
+//! memory follows the articles of the time window, not the feed.
+//!
+//! Similarity combines three kinds of evidence, so that no single threshold on one of them
+//! has to separate every pair of events:
+//! - text: log-TF-IDF cosine with the story's centroid and with its closest recent member
+//!   (the latter keeps a story that drifts as it develops, the former keeps it on topic);
+//! - names: the share of the article's lead names (weighted by rarity in the feed) the story
+//!   has named too: other outlets' write-ups of one event differ in wording, not in who and
+//!   where;
+//! - near-copies: a syndicated copy joins its original's story whatever else it says.
+//!
+//! Candidate stories are found through an inverted index of members' heaviest terms and of
+//! their names, so an article is compared with a few stories, not all of them.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    names::lead_names,
+    near_copy::{CopyIndex, Signature},
+    story::{ClosedStory, Collector, Member},
+    terms::{add_counts, dot, Sparse, TermStats, ARTICLE_TERMS},
+    Digest, DigestOptions, Rejected,
+};
+use crate::request::Article;
+
+/// How clustering weighs its evidence. The defaults were chosen by leave-one-event-out on the
+/// labelled dev stream (`examples/tune_digest.rs`, README "Digest").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClusterParams {
+    /// Weight of the centroid cosine; the closest member's cosine gets the rest.
+    pub centroid_weight: f32,
+    /// Weight of the shared-names share.
+    pub names_weight: f32,
+    /// An article joins a story when the combined similarity reaches this.
+    pub threshold: f32,
+}
+
+impl Default for ClusterParams {
+    fn default() -> Self {
+        ClusterParams {
+            centroid_weight: 0.5,
+            names_weight: 0.3,
+            threshold: 0.3,
+        }
+    }
+}
+
+/// The article's heaviest terms looked up in the story index.
+const LOOKUP_TERMS: usize = 12;
+/// Stories compared in full per article, those with the most index hits.
+const MAX_CANDIDATES: usize = 48;
+/// Members' vectors kept per story for the closest-member similarity.
+const RECENT_MEMBERS: usize = 16;
+/// Open stories at most; past it the stalest closes early.
+const MAX_OPEN_STORIES: usize = 20_000;
+/// Index entries are pruned of closed stories every this many articles.
+const SWEEP_EVERY: u64 = 4096;
+
+/// A story still taking articles.
+struct OpenStory {
+    closed: ClosedStory,
+    recent: VecDeque<Sparse>,
+    names: HashMap<u64, u32>,
+    /// Keys of its members in the copy index.
+    copy_keys: Vec<u64>,
+}
+
+/// Builds a digest from articles pushed one at a time in feed order.
+pub struct Digester {
+    options: DigestOptions,
+    terms: TermStats,
+    name_stats: TermStats,
+    copies: CopyIndex,
+    /// Copy-index key -> (story, the article's id, the id its copies point to).
+    copy_home: HashMap<u64, (u64, String)>,
+    open: HashMap<u64, OpenStory>,
+    /// (latest article time, story) of every open story, stalest first.
+    by_time: BTreeSet<(i64, u64)>,
+    term_index: HashMap<u64, Vec<u64>>,
+    name_index: HashMap<u64, Vec<u64>>,
+    collector: Collector,
+    clock: Option<DateTime<Utc>>,
+    next_key: u64,
+    next_story: u64,
+    articles: usize,
+    near_copies: usize,
+    first_published: Option<DateTime<Utc>>,
+    last_published: Option<DateTime<Utc>>,
+    rejected: Vec<Rejected>,
+    scratch: String,
+}
+
+impl Digester {
+    pub fn new(options: DigestOptions) -> Digester {
+        Digester {
+            collector: Collector::new(options.max_stories),
+            options,
+            terms: TermStats::default(),
+            name_stats: TermStats::default(),
+            copies: CopyIndex::default(),
+            copy_home: HashMap::new(),
+            open: HashMap::new(),
+            by_time: BTreeSet::new(),
+            term_index: HashMap::new(),
+            name_index: HashMap::new(),
+            clock: None,
+            next_key: 0,
+            next_story: 0,
+            articles: 0,
+            near_copies: 0,
+            first_published: None,
+            last_published: None,
+            rejected: Vec::new(),
+            scratch: String::new(),
+        }
+    }
+
+    /// Records an article the caller could not accept (invalid input), so that the digest
+    /// lists it.
+    pub fn reject(&mut self, rejected: Rejected) {
+        self.rejected.push(rejected);
+    }
+
+    /// Open stories now: what memory follows.
+    pub fn open_stories(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Adds the validated article at feed position `index`.
+    pub fn push(&mut self, index: u64, article: Article) {
+        if let Some(time) = article.published_at {
+            let before = self.options.window_start.is_some_and(|start| time < start);
+            let after = self.options.window_end.is_some_and(|end| time >= end);
+            if before || after {
+                self.rejected.push(Rejected {
+                    index,
+                    id: article.id,
+                    code: "OUTSIDE_WINDOW".into(),
+                    message: format!("published at {time}, outside the digest's time window"),
+                });
+                return;
+            }
+            self.first_published = Some(self.first_published.map_or(time, |t| t.min(time)));
+            self.last_published = Some(self.last_published.map_or(time, |t| t.max(time)));
+            self.clock = Some(self.clock.map_or(time, |t| t.max(time)));
+        }
+        self.articles += 1;
+        // An undated article is taken to be as recent as the feed.
+        let time = article.published_at.or(self.clock).map_or(0, |t| t.timestamp());
+        self.close_older_than(time - self.options.story_gap.num_seconds());
+
+        let mut counts = HashMap::new();
+        // The headline names the story: it counts twice.
+        add_counts(&article.title, 2.0, &mut self.scratch, &mut counts);
+        add_counts(&article.body, 1.0, &mut self.scratch, &mut counts);
+        self.terms.observe(counts.keys());
+        let vector = self.terms.weigh(&counts, ARTICLE_TERMS);
+        let names = lead_names(&article.body);
+        self.name_stats.observe(names.iter());
+        let signature = Signature::of(&article.body);
+
+        let copy_of = signature
+            .as_ref()
+            .and_then(|s| self.copies.find(s))
+            .and_then(|key| self.copy_home.get(&key).cloned())
+            .filter(|(story, _)| self.open.contains_key(story));
+        let key = self.next_key;
+        self.next_key += 1;
+        let (story, duplicate_of) = match copy_of {
+            Some((story, root)) => {
+                self.near_copies += 1;
+                (story, Some(root))
+            }
+            None => match self.best_story(&vector, &names) {
+                Some(story) => (story, None),
+                None => (self.new_story(), None),
+            },
+        };
+        // Copies of a copy point at the original.
+        let root = duplicate_of.clone().unwrap_or_else(|| article.id.clone());
+        if let Some(signature) = signature {
+            self.copies.insert(key, signature);
+            self.copy_home.insert(key, (story, root));
+        }
+        self.join(story, key, article, vector, names, duplicate_of, time);
+        if self.next_key.is_multiple_of(SWEEP_EVERY) {
+            self.sweep_indexes();
+        }
+        while self.open.len() > MAX_OPEN_STORIES {
+            let Some(&(_, stalest)) = self.by_time.iter().next() else { break };
+            self.close(stalest);
+        }
+    }
+
+    /// The open story this article belongs to, if any clears the threshold.
+    fn best_story(&self, vector: &Sparse, names: &[u64]) -> Option<u64> {
+        let mut hits: HashMap<u64, f32> = HashMap::new();
+        let mut heaviest: Vec<&(u64, f32)> = vector.iter().collect();
+        heaviest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+        for (term, weight) in heaviest.into_iter().take(LOOKUP_TERMS) {
+            for story in self.term_index.get(term).into_iter().flatten() {
+                *hits.entry(*story).or_insert(0.0) += weight;
+            }
+        }
+        for name in names {
+            for story in self.name_index.get(name).into_iter().flatten() {
+                *hits.entry(*story).or_insert(0.0) += 0.1;
+            }
+        }
+        let mut candidates: Vec<(u64, f32)> =
+            hits.into_iter().filter(|(s, _)| self.open.contains_key(s)).collect();
+        candidates.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        candidates.truncate(MAX_CANDIDATES);
+        let params = self.options.clustering;
+        let name_weight: f32 = names.iter().map(|&n| self.name_stats.idf(n)).sum();
+        candidates
+            .into_iter()
+            .map(|(id, _)| {
+                let story = &self.open[&id];
+                let centroid = story.closed.centroid.cosine(vector);
+                let closest = story.recent.iter().map(|m| dot(vector, m)).fold(0.0f32, f32::max);
+                let shared: f32 = names
+                    .iter()
+                    .filter(|n| story.names.contains_key(n))
+                    .map(|&n| self.name_stats.idf(n))
+                    .sum();
+                let names_share = if name_weight > 0.0 { shared / name_weight } else { 0.0 };
+                let similarity = params.centroid_weight * centroid
+                    + (1.0 - params.centroid_weight) * closest
+                    + params.names_weight * names_share;
+                (id, similarity)
+            })
+            .filter(|&(_, s)| s >= params.threshold)
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(id, _)| id)
+    }
+
+    fn new_story(&mut self) -> u64 {
+        let id = self.next_story;
+        self.next_story += 1;
+        self.open.insert(
+            id,
+            OpenStory {
+                closed: ClosedStory::new(id),
+                recent: VecDeque::new(),
+                names: HashMap::new(),
+                copy_keys: Vec::new(),
+            },
+        );
+        id
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn join(
+        &mut self,
+        id: u64,
+        key: u64,
+        article: Article,
+        vector: Sparse,
+        names: Vec<u64>,
+        duplicate_of: Option<String>,
+        time: i64,
+    ) {
+        let story = self.open.get_mut(&id).expect("joining an open story");
+        self.by_time.remove(&(story.closed.last_time, id));
+        let mut heaviest: Vec<&(u64, f32)> = vector.iter().collect();
+        heaviest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
+        for (term, _) in heaviest.into_iter().take(LOOKUP_TERMS) {
+            let list = self.term_index.entry(*term).or_default();
+            if list.last() != Some(&id) {
+                list.push(id);
+            }
+        }
+        for &name in &names {
+            *story.names.entry(name).or_insert(0) += 1;
+            let list = self.name_index.entry(name).or_default();
+            if list.last() != Some(&id) {
+                list.push(id);
+            }
+        }
+        // A copy adds nothing to the story's wording: it would only pull the centroid
+        // towards one outlet's text.
+        if duplicate_of.is_none() {
+            story.closed.centroid.add(&vector);
+            if story.recent.len() == RECENT_MEMBERS {
+                story.recent.pop_front();
+            }
+            story.recent.push_back(vector.clone());
+        }
+        story.copy_keys.push(key);
+        story.closed.add(Member::new(article, duplicate_of, time), vector);
+        self.by_time.insert((story.closed.last_time, id));
+    }
+
+    fn close_older_than(&mut self, cutoff: i64) {
+        while let Some(&(last, id)) = self.by_time.iter().next() {
+            if last >= cutoff {
+                break;
+            }
+            self.close(id);
+        }
+    }
+
+    fn close(&mut self, id: u64) {
+        let Some(story) = self.open.remove(&id) else { return };
+        self.by_time.remove(&(story.closed.last_time, id));
+        for key in &story.copy_keys {
+            self.copies.remove(*key);
+            self.copy_home.remove(key);
+        }
+        self.collector.add(story.closed, &self.terms, &self.options);
+    }
+
+    /// Drops closed stories from the index lists (lookups skip them anyway; this bounds the
+    /// lists' memory).
+    fn sweep_indexes(&mut self) {
+        let open = &self.open;
+        for index in [&mut self.term_index, &mut self.name_index] {
+            index.retain(|_, stories| {
+                stories.retain(|s| open.contains_key(s));
+                !stories.is_empty()
+            });
+        }
+    }
+
+    /// Closes every story and returns the digest.
+    pub fn finish(mut self) -> Digest {
+        let ids: Vec<u64> = self.by_time.iter().map(|&(_, id)| id).collect();
+        for id in ids {
+            self.close(id);
+        }
+        debug_assert_eq!(self.copies.len(), 0);
+        let end = self.clock.map_or(0, |t| t.timestamp());
+        let stories_total = self.collector.total();
+        Digest {
+            title: self.options.title.clone(),
+            first_published: self.first_published,
+            last_published: self.last_published,
+            articles: self.articles,
+            stories_total,
+            near_copies: self.near_copies,
+            stories: self.collector.finish(end, &self.terms, &self.options),
+            rejected: self.rejected,
+        }
+    }
+}

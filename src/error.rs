@@ -3,6 +3,7 @@
 //! status codes; the CLI's error rows print the kind's name. Nothing here knows a transport.
 
 use crate::{
+    digest::DigestError,
     engine::EngineError,
     pool::{PoolError, SubmitError},
     request::InvalidRequest,
@@ -17,6 +18,8 @@ pub enum ServiceError {
     Pool(#[from] PoolError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Digest(#[from] DigestError),
     #[error("the server is still loading its models: retry once health reports SERVING")]
     Warming,
     /// A remote newsgist server's answer for one article (`batch --server`), with its kind.
@@ -97,6 +100,11 @@ impl ServiceError {
                 }
                 #[cfg(feature = "torch")]
                 EngineError::Abstractive(_) | EngineError::Embedding(_) => ErrorKind::Internal,
+            },
+            ServiceError::Digest(err) => match err {
+                DigestError::TooManyArticles { .. } | DigestError::Busy { .. } => ErrorKind::ResourceExhausted,
+                // A user template that does not render is the caller's to fix.
+                _ => ErrorKind::InvalidArgument,
             },
             ServiceError::Warming => ErrorKind::Unavailable,
             ServiceError::Remote { kind, .. } => *kind,

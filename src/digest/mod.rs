@@ -105,3 +105,82 @@ pub struct Rejected {
     pub code: String,
     pub message: String,
 }
+
+/// Options as a caller states them, before validation. `None`/zero means "default".
+#[derive(Debug, Clone, Default)]
+pub struct RawDigestOptions {
+    pub title: String,
+    /// `Some(0)`: every story.
+    pub max_stories: Option<u32>,
+    pub sentences: Option<u32>,
+    /// `Some(0)`: no key facts.
+    pub max_facts: Option<u32>,
+    pub window_start: Option<DateTime<Utc>>,
+    pub window_end: Option<DateTime<Utc>>,
+    pub story_gap_hours: Option<u32>,
+}
+
+/// Why a digest was refused, each message saying what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    #[error("sentences per story must be between 1 and {MAX_SENTENCES}, got {0}")]
+    Sentences(u32),
+    #[error("key facts per story must be at most {MAX_FACTS}, got {0}")]
+    Facts(u32),
+    #[error("story gap must be between 1 and {MAX_STORY_GAP_HOURS} hours, got {0}")]
+    StoryGap(u32),
+    #[error("the digest's time window ends ({end}) before it starts ({start})")]
+    Window { start: DateTime<Utc>, end: DateTime<Utc> },
+    #[error("title is {0} bytes, over the limit of {max} bytes", max = crate::config::limits::MAX_TITLE_BYTES)]
+    Title(usize),
+    #[error("a digest takes at most {max} articles (--max-digest-articles): split the feed into several digests")]
+    TooManyArticles { max: usize },
+    #[error("{max} digests are already being built (--max-digests): retry with backoff")]
+    Busy { max: usize },
+    #[error("only the first message of a digest stream may carry options")]
+    OptionsOutOfPlace,
+    #[error("unknown {field} value {value}")]
+    UnknownValue { field: &'static str, value: i32 },
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+}
+
+impl RawDigestOptions {
+    /// Checks the options and fills in defaults.
+    pub fn validate(self) -> Result<DigestOptions, DigestError> {
+        if self.title.len() > crate::config::limits::MAX_TITLE_BYTES {
+            return Err(DigestError::Title(self.title.len()));
+        }
+        let sentences = self.sentences.unwrap_or(DEFAULT_SENTENCES as u32);
+        if sentences == 0 || sentences as usize > MAX_SENTENCES {
+            return Err(DigestError::Sentences(sentences));
+        }
+        let max_facts = self.max_facts.unwrap_or(DEFAULT_FACTS as u32);
+        if max_facts as usize > MAX_FACTS {
+            return Err(DigestError::Facts(max_facts));
+        }
+        let gap = self.story_gap_hours.unwrap_or(DEFAULT_STORY_GAP_HOURS as u32);
+        if gap == 0 || i64::from(gap) > MAX_STORY_GAP_HOURS {
+            return Err(DigestError::StoryGap(gap));
+        }
+        if let (Some(start), Some(end)) = (self.window_start, self.window_end) {
+            if end < start {
+                return Err(DigestError::Window { start, end });
+            }
+        }
+        Ok(DigestOptions {
+            title: self.title,
+            max_stories: match self.max_stories {
+                Some(0) => None,
+                Some(n) => Some(n as usize),
+                None => Some(DEFAULT_STORIES),
+            },
+            sentences: sentences as usize,
+            max_facts: max_facts as usize,
+            window_start: self.window_start,
+            window_end: self.window_end,
+            story_gap: Duration::hours(i64::from(gap)),
+            clustering: cluster::ClusterParams::default(),
+        })
+    }
+}

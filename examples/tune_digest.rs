@@ -1,0 +1,171 @@
+//! Chooses the story clustering weights by leave-one-event-out on a labelled stream
+//! (`../shared/data/digest/dev-stream.jsonl` format: `story` labels, `duplicate_of`), and
+//! reports how the defaults do on other streams of the same format.
+//!
+//! ```sh
+//! cargo run --release --example tune_digest -- ../shared/data/digest/dev-stream.jsonl [OTHER.jsonl ...]
+//! ```
+//!
+//! An *event* is a gold story with three or more original (non-copy) articles; every other
+//! article is a negative that should stand alone (or beside its copies). For each event,
+//! the weights are chosen on the stream without it (best pairwise F1; ties go to the middle
+//! of the best plateau of thresholds, the choice farthest from its edges) and scored on that
+//! event with the negatives.
+
+use std::collections::{HashMap, HashSet};
+
+use newsgist::{
+    archive::input::{article_from_json, FieldNames},
+    digest::{cluster::ClusterParams, Digester, DigestOptions},
+    request::Article,
+};
+
+struct Row {
+    article: Article,
+    story: String,
+}
+
+fn read(path: &str) -> Vec<Row> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|err| panic!("cannot read {path}: {err}"));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let value: serde_json::Value = serde_json::from_str(line).expect("a JSON row");
+            let (_, article) = article_from_json(line, &FieldNames::default());
+            Row {
+                article: article.expect("an article"),
+                story: value["story"].as_str().expect("a story label").to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Pairwise F1 (as `score_digest.py`) of clustering `rows` with `params`.
+fn pairwise_f1(rows: &[&Row], params: ClusterParams) -> f64 {
+    let options = DigestOptions {
+        max_stories: None,
+        max_facts: 0,
+        clustering: params,
+        ..DigestOptions::default()
+    };
+    let mut digester = Digester::new(options);
+    for (i, row) in rows.iter().enumerate() {
+        digester.push(i as u64, row.article.clone());
+    }
+    let digest = digester.finish();
+    let mut predicted: HashMap<&str, usize> = HashMap::new();
+    for (n, story) in digest.stories.iter().enumerate() {
+        for a in &story.articles {
+            predicted.insert(rows.iter().find(|r| r.article.id == a.id).map(|r| r.article.id.as_str()).unwrap(), n);
+        }
+    }
+    let (mut tp, mut pred, mut gold) = (0u64, 0u64, 0u64);
+    for i in 0..rows.len() {
+        for j in i + 1..rows.len() {
+            let g = rows[i].story == rows[j].story;
+            let p = predicted[rows[i].article.id.as_str()] == predicted[rows[j].article.id.as_str()];
+            tp += u64::from(g && p);
+            pred += u64::from(p);
+            gold += u64::from(g);
+        }
+    }
+    let p = if pred == 0 { 1.0 } else { tp as f64 / pred as f64 };
+    let r = if gold == 0 { 1.0 } else { tp as f64 / gold as f64 };
+    if p + r == 0.0 {
+        0.0
+    } else {
+        200.0 * p * r / (p + r)
+    }
+}
+
+fn grid() -> Vec<ClusterParams> {
+    let mut out = Vec::new();
+    for centroid_weight in [0.5, 1.0] {
+        for names_weight in [0.0, 0.2, 0.4] {
+            for t in 0..=16 {
+                out.push(ClusterParams {
+                    centroid_weight,
+                    names_weight,
+                    threshold: 0.15 + 0.025 * t as f32,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The best weights on `rows`: highest F1, then the middle of the run of thresholds that
+/// reach it for those weights.
+fn choose(rows: &[&Row], grid: &[ClusterParams]) -> (ClusterParams, f64) {
+    let scores: Vec<f64> = grid.iter().map(|&p| pairwise_f1(rows, p)).collect();
+    let best = scores.iter().cloned().fold(0.0, f64::max);
+    let mut plateaus: Vec<Vec<usize>> = Vec::new();
+    for (i, s) in scores.iter().enumerate() {
+        if best - s > 1e-9 {
+            continue;
+        }
+        match plateaus.last_mut() {
+            Some(run)
+                if *run.last().unwrap() + 1 == i
+                    && grid[i - 1].names_weight == grid[i].names_weight
+                    && grid[i - 1].centroid_weight == grid[i].centroid_weight =>
+            {
+                run.push(i)
+            }
+            _ => plateaus.push(vec![i]),
+        }
+    }
+    let widest = plateaus.iter().max_by_key(|run| run.len()).unwrap();
+    (grid[widest[widest.len() / 2]], best)
+}
+
+fn main() {
+    let paths: Vec<String> = std::env::args().skip(1).collect();
+    let Some(dev) = paths.first() else {
+        eprintln!("usage: tune_digest DEV.jsonl [OTHER.jsonl ...]");
+        std::process::exit(2);
+    };
+    let rows = read(dev);
+    let copies: HashSet<&str> = std::fs::read_to_string(dev)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"duplicate_of\""))
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["id"].as_str().map(|s| rows.iter().find(|r| r.article.id == s).unwrap().article.id.as_str()))
+        .collect();
+    let mut originals: HashMap<&str, usize> = HashMap::new();
+    for r in rows.iter().filter(|r| !copies.contains(r.article.id.as_str())) {
+        *originals.entry(r.story.as_str()).or_insert(0) += 1;
+    }
+    let mut events: Vec<&str> = originals.iter().filter(|(_, &n)| n >= 3).map(|(s, _)| *s).collect();
+    events.sort_unstable();
+    let grid = grid();
+    let all: Vec<&Row> = rows.iter().collect();
+    let (chosen, best) = choose(&all, &grid);
+    println!("whole dev stream: best pairwise F1 {best:.1} at {chosen:?}");
+    println!("defaults {:?}: pairwise F1 {:.1}", ClusterParams::default(), pairwise_f1(&all, ClusterParams::default()));
+    let mut held = Vec::new();
+    for event in &events {
+        let tune: Vec<&Row> = rows.iter().filter(|r| r.story != *event).collect();
+        let test: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.story == *event || !events.contains(&r.story.as_str()))
+            .collect();
+        let (params, tuned) = choose(&tune, &grid);
+        let f1 = pairwise_f1(&test, params);
+        let with_defaults = pairwise_f1(&test, ClusterParams::default());
+        println!(
+            "held out {event} ({} articles): tuned F1 {tuned:.1} at {params:?}; held-out F1 {f1:.1} (defaults {with_defaults:.1})",
+            originals[event]
+        );
+        held.push(f1);
+    }
+    let mean = held.iter().sum::<f64>() / held.len().max(1) as f64;
+    let min = held.iter().cloned().fold(100.0, f64::min);
+    println!("leave-one-event-out: mean held-out pairwise F1 {mean:.1}, lowest {min:.1}");
+    for other in &paths[1..] {
+        let rows = read(other);
+        let all: Vec<&Row> = rows.iter().collect();
+        println!("{other}: pairwise F1 with defaults {:.1}", pairwise_f1(&all, ClusterParams::default()));
+    }
+}

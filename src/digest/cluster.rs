@@ -350,3 +350,131 @@ impl Digester {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::digest::render::{render, Format};
+
+    const BRIDGE: &str = "The city council voted on Tuesday to close the old harbour bridge in Kingsport for \
+        repairs that will take two years. Engineers found cracks in three of the bridge's steel supports \
+        during an inspection in March, council leader Maria Alvarez said. Traffic will be sent over the ring \
+        road, adding about ten minutes to journeys into the centre of Kingsport.\n\nLocal shops fear the \
+        closure will keep customers away during the busy summer months.";
+    const BRIDGE_AGAIN: &str = "Kingsport's harbour bridge will shut for two years after engineers found cracked \
+        steel supports, council leader Maria Alvarez announced on Tuesday. The council voted to close the \
+        bridge for repairs; drivers face a detour over the ring road into the centre of Kingsport.";
+    const FLOODS: &str = "Heavy rain flooded hundreds of homes in the Ardent valley overnight, and rescue crews \
+        used boats to reach villagers stranded on rooftops. Forecasters warned that rivers would keep rising \
+        until Thursday, and schools across the valley were closed.";
+
+    fn article(id: &str, title: &str, body: &str, hour: u32) -> Article {
+        Article {
+            id: id.into(),
+            title: title.into(),
+            body: body.into(),
+            url: format!("https://news{id}.example.com/{id}"),
+            published_at: Some(Utc.with_ymd_and_hms(2024, 5, 7, hour, 0, 0).unwrap()),
+            language: String::new(),
+        }
+    }
+
+    fn all_stories() -> DigestOptions {
+        DigestOptions {
+            max_stories: None,
+            ..DigestOptions::default()
+        }
+    }
+
+    #[test]
+    fn write_ups_of_one_event_are_one_story_and_a_copy_points_at_its_original() {
+        let mut digester = Digester::new(all_stories());
+        let copy = format!("{}\n\n(Reporting by Wire Service)", BRIDGE.rsplit_once("\n\n").unwrap().0);
+        digester.push(0, article("a", "Harbour bridge to close for two years", BRIDGE, 8));
+        digester.push(1, article("b", "Floods hit Ardent valley", FLOODS, 9));
+        digester.push(2, article("c", "Kingsport bridge shut after cracks found", BRIDGE_AGAIN, 10));
+        digester.push(3, article("d", "LATEST: bridge closure", &copy, 11));
+        let digest = digester.finish();
+        assert_eq!(digest.stories_total, 2);
+        let bridge = &digest.stories[0];
+        let ids: Vec<&str> = bridge.articles.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["a", "c", "d"], "the bigger story ranks first");
+        assert_eq!(bridge.articles[2].duplicate_of.as_deref(), Some("a"));
+        assert_eq!(digest.near_copies, 1);
+        assert_eq!(bridge.score.distinct_sources, 2, "a copy is no extra source");
+        assert!(bridge.summary.iter().all(|s| s.article_id != "d"), "copies are never summarised");
+        assert_eq!(bridge.sources.len(), 2);
+        let texts: Vec<&str> = bridge.summary.iter().map(|s| s.text.as_str()).collect();
+        let mut unique = texts.clone();
+        unique.dedup();
+        assert_eq!(unique.len(), texts.len());
+        assert!(!bridge.key_facts.is_empty());
+    }
+
+    #[test]
+    fn stories_close_after_their_gap_and_only_the_best_are_kept() {
+        let mut digester = Digester::new(DigestOptions {
+            max_stories: Some(1),
+            story_gap: chrono::Duration::hours(1),
+            ..DigestOptions::default()
+        });
+        digester.push(0, article("a", "Harbour bridge to close", BRIDGE, 1));
+        // Far past the gap: this one cannot join the story of "a", which has closed.
+        digester.push(1, article("c", "Kingsport bridge shut", BRIDGE_AGAIN, 9));
+        assert_eq!(digester.open_stories(), 1);
+        digester.push(2, article("b", "Floods", FLOODS, 10));
+        let digest = digester.finish();
+        assert_eq!(digest.stories_total, 3);
+        assert_eq!(digest.stories.len(), 1);
+        assert_eq!(digest.stories[0].articles[0].id, "b", "the most recent single story");
+    }
+
+    #[test]
+    fn articles_outside_the_window_are_listed_as_rejected() {
+        let mut digester = Digester::new(DigestOptions {
+            window_start: Some(Utc.with_ymd_and_hms(2024, 5, 7, 9, 0, 0).unwrap()),
+            ..all_stories()
+        });
+        digester.push(0, article("early", "Bridge", BRIDGE, 8));
+        digester.push(1, article("b", "Floods", FLOODS, 10));
+        let digest = digester.finish();
+        assert_eq!(digest.articles, 1);
+        assert_eq!(digest.rejected[0].id, "early");
+        assert_eq!(digest.rejected[0].code, "OUTSIDE_WINDOW");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn any_feed_is_digested_whole(feed in proptest::collection::vec(("\\PC{0,30}", "\\PC{0,300}", proptest::option::of(0i64..400_000)), 0..20)) {
+            let mut digester = Digester::new(DigestOptions { max_facts: 2, ..all_stories() });
+            for (i, (title, body, seconds)) in feed.iter().enumerate() {
+                digester.push(i as u64, Article {
+                    id: i.to_string(),
+                    title: title.clone(),
+                    body: body.clone(),
+                    published_at: seconds.map(|s| Utc.timestamp_opt(s, 0).unwrap()),
+                    ..Article::default()
+                });
+            }
+            let digest = digester.finish();
+            let mut ids: Vec<usize> = digest.stories.iter().flat_map(|s| &s.articles).map(|a| a.id.parse().unwrap()).collect();
+            ids.sort_unstable();
+            prop_assert_eq!(ids, (0..feed.len()).collect::<Vec<_>>());
+            for story in &digest.stories {
+                for sentence in &story.summary {
+                    let body = &feed[sentence.article_id.parse::<usize>().unwrap()].1;
+                    let chars = body.chars().count() as u32;
+                    prop_assert!(sentence.location.start <= sentence.location.end && sentence.location.end <= chars);
+                }
+                prop_assert!(story.score.value.is_finite() && story.score.value >= 0.0);
+            }
+            for format in [Format::Json, Format::Html, Format::Markdown, Format::Text] {
+                prop_assert!(render(&digest, format, None).is_ok());
+            }
+        }
+    }
+}

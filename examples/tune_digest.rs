@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use newsgist::{
     archive::input::{article_from_json, FieldNames},
-    digest::{cluster::ClusterParams, Digester, DigestOptions},
+    digest::{cluster::ClusterParams, DigestOptions, Digester},
     request::Article,
 };
 
@@ -53,10 +53,10 @@ fn pairwise_f1(rows: &[&Row], params: ClusterParams) -> f64 {
         digester.push(i as u64, row.article.clone());
     }
     let digest = digester.finish();
-    let mut predicted: HashMap<&str, usize> = HashMap::new();
+    let mut predicted: HashMap<String, usize> = HashMap::new();
     for (n, story) in digest.stories.iter().enumerate() {
         for a in &story.articles {
-            predicted.insert(rows.iter().find(|r| r.article.id == a.id).map(|r| r.article.id.as_str()).unwrap(), n);
+            predicted.insert(a.id.clone(), n);
         }
     }
     let (mut tp, mut pred, mut gold) = (0u64, 0u64, 0u64);
@@ -80,14 +80,17 @@ fn pairwise_f1(rows: &[&Row], params: ClusterParams) -> f64 {
 
 fn grid() -> Vec<ClusterParams> {
     let mut out = Vec::new();
-    for centroid_weight in [0.5, 1.0] {
-        for names_weight in [0.0, 0.2, 0.4] {
-            for t in 0..=16 {
-                out.push(ClusterParams {
-                    centroid_weight,
-                    names_weight,
-                    threshold: 0.15 + 0.025 * t as f32,
-                });
+    for time_scale_hours in [0.0, 24.0, 72.0] {
+        for centroid_weight in [0.5, 1.0] {
+            for names_weight in [0.0, 0.2, 0.4] {
+                for t in 0..=16 {
+                    out.push(ClusterParams {
+                        centroid_weight,
+                        names_weight,
+                        threshold: 0.1 + 0.025 * t as f32,
+                        time_scale_hours,
+                    });
+                }
             }
         }
     }
@@ -108,7 +111,8 @@ fn choose(rows: &[&Row], grid: &[ClusterParams]) -> (ClusterParams, f64) {
             Some(run)
                 if *run.last().unwrap() + 1 == i
                     && grid[i - 1].names_weight == grid[i].names_weight
-                    && grid[i - 1].centroid_weight == grid[i].centroid_weight =>
+                    && grid[i - 1].centroid_weight == grid[i].centroid_weight
+                    && grid[i - 1].time_scale_hours == grid[i].time_scale_hours =>
             {
                 run.push(i)
             }
@@ -131,7 +135,11 @@ fn main() {
         .lines()
         .filter(|l| l.contains("\"duplicate_of\""))
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v["id"].as_str().map(|s| rows.iter().find(|r| r.article.id == s).unwrap().article.id.as_str()))
+        .filter_map(|v| {
+            v["id"]
+                .as_str()
+                .map(|s| rows.iter().find(|r| r.article.id == s).unwrap().article.id.as_str())
+        })
         .collect();
     let mut originals: HashMap<&str, usize> = HashMap::new();
     for r in rows.iter().filter(|r| !copies.contains(r.article.id.as_str())) {
@@ -143,7 +151,11 @@ fn main() {
     let all: Vec<&Row> = rows.iter().collect();
     let (chosen, best) = choose(&all, &grid);
     println!("whole dev stream: best pairwise F1 {best:.1} at {chosen:?}");
-    println!("defaults {:?}: pairwise F1 {:.1}", ClusterParams::default(), pairwise_f1(&all, ClusterParams::default()));
+    println!(
+        "defaults {:?}: pairwise F1 {:.1}",
+        ClusterParams::default(),
+        pairwise_f1(&all, ClusterParams::default())
+    );
     let mut held = Vec::new();
     for event in &events {
         let tune: Vec<&Row> = rows.iter().filter(|r| r.story != *event).collect();
@@ -166,6 +178,9 @@ fn main() {
     for other in &paths[1..] {
         let rows = read(other);
         let all: Vec<&Row> = rows.iter().collect();
-        println!("{other}: pairwise F1 with defaults {:.1}", pairwise_f1(&all, ClusterParams::default()));
+        println!(
+            "{other}: pairwise F1 with defaults {:.1}",
+            pairwise_f1(&all, ClusterParams::default())
+        );
     }
 }

@@ -8,8 +8,8 @@ use std::{
 
 use crate::{
     archive::input::{self, FieldNames},
-    batch::{self, BatchError},
     archive::{input::InputSpec, FileFormat},
+    batch::{self, BatchError},
     config::{
         self, BatchArgs, Command, ConfigError, DigestArgs, DigestFormat, LogFormat, ModelsCommand, OutputFormat,
         ServeArgs, SummarizeArgs,

@@ -314,10 +314,17 @@ impl Service {
             None => read.await?,
         }
         drop(sender);
-        let mut digest = worker.await.map_err(|_| ServiceError::from(crate::pool::PoolError::WorkerPanicked))?;
+        let mut digest = worker
+            .await
+            .map_err(|_| ServiceError::from(crate::pool::PoolError::WorkerPanicked))?;
         if submission.abstractive {
             for story in &mut digest.stories {
-                let body = story.summary.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("\n");
+                let body = story
+                    .summary
+                    .iter()
+                    .map(|s| s.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 let request = self.abstractive_submission(story.headline.clone(), body);
                 story.abstractive = self.summarize(request, deadline).await?.abstractive;
             }

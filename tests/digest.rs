@@ -95,7 +95,11 @@ async fn a_feed_becomes_ranked_stories_over_unary_and_streaming_calls() {
     assert_eq!(unary.articles, 60);
     let of = partition(&unary.stories);
     assert_eq!(of.len(), 60, "every article is in a story");
-    assert_eq!(unary.rejected.len(), 1, "the empty article is listed, the rest digested");
+    assert_eq!(
+        unary.rejected.len(),
+        1,
+        "the empty article is listed, the rest digested"
+    );
     assert_eq!(
         (unary.rejected[0].id.as_str(), unary.rejected[0].code.as_str()),
         ("empty", "INVALID_ARGUMENT")
@@ -203,7 +207,9 @@ async fn bad_digests_get_clear_codes() {
                 item: Some(pb::build_digest_stream_request::Item::Article(body(0))),
             },
             pb::BuildDigestStreamRequest {
-                item: Some(pb::build_digest_stream_request::Item::Options(pb::DigestOptions::default())),
+                item: Some(pb::build_digest_stream_request::Item::Options(
+                    pb::DigestOptions::default(),
+                )),
             },
         ]))
         .await
@@ -220,7 +226,11 @@ async fn bad_digests_get_clear_codes() {
         })
         .await
         .unwrap_err();
-    assert_eq!(abstractive.code(), Code::FailedPrecondition, "no model: {abstractive:?}");
+    assert_eq!(
+        abstractive.code(),
+        Code::FailedPrecondition,
+        "no model: {abstractive:?}"
+    );
     let empty = client
         .build_digest(pb::BuildDigestRequest::default())
         .await
@@ -232,7 +242,10 @@ async fn bad_digests_get_clear_codes() {
 }
 
 fn newsgist(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_newsgist")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_newsgist"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -248,27 +261,66 @@ fn the_cli_lists_every_story_and_renders_a_small_email() {
     let mut outputs = Vec::new();
     for (n, feed) in [input, gz.to_str().unwrap()].into_iter().enumerate() {
         let out = dir.path().join(format!("all-{n}.json"));
-        let run = newsgist(&["digest", "--input", feed, "--output", out.to_str().unwrap(), "--max-stories", "0", "--max-facts", "0"]);
+        let run = newsgist(&[
+            "digest",
+            "--input",
+            feed,
+            "--output",
+            out.to_str().unwrap(),
+            "--max-stories",
+            "0",
+            "--max-facts",
+            "0",
+        ]);
         assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
         outputs.push(std::fs::read_to_string(out).unwrap());
     }
     assert_eq!(outputs[0], outputs[1], "gzip or not, the same digest");
     let digest: Value = serde_json::from_str(&outputs[0]).unwrap();
-    let listed: usize = digest["stories"].as_array().unwrap().iter().map(|s| s["articles"].as_array().unwrap().len()).sum();
+    let listed: usize = digest["stories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["articles"].as_array().unwrap().len())
+        .sum();
     assert_eq!(listed, rows(&path).len(), "--max-stories 0 lists every article");
 
     let html = dir.path().join("digest.html");
-    let run = newsgist(&["digest", "--input", input, "--output", html.to_str().unwrap(), "--format", "html", "--title", "Dev stream"]);
+    let run = newsgist(&[
+        "digest",
+        "--input",
+        input,
+        "--output",
+        html.to_str().unwrap(),
+        "--format",
+        "html",
+        "--title",
+        "Dev stream",
+    ]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let html = std::fs::read_to_string(html).unwrap();
     assert_eq!(html.matches("id=\"story-").count(), 20, "20 stories by default");
     assert!(html.len() < 100 * 1024, "a 20-story digest is {} bytes", html.len());
 
     let template = dir.path().join("mine.txt");
-    std::fs::write(&template, "{% for s in stories %}{{ s.rank }}|{{ s.headline }}\n{% endfor %}").unwrap();
+    std::fs::write(
+        &template,
+        "{% for s in stories %}{{ s.rank }}|{{ s.headline }}\n{% endfor %}",
+    )
+    .unwrap();
     let out = dir.path().join("mine.out");
     let run = newsgist(&[
-        "digest", "--input", input, "--output", out.to_str().unwrap(), "--format", "text", "--max-stories", "5", "--template", template.to_str().unwrap(),
+        "digest",
+        "--input",
+        input,
+        "--output",
+        out.to_str().unwrap(),
+        "--format",
+        "text",
+        "--max-stories",
+        "5",
+        "--template",
+        template.to_str().unwrap(),
     ]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert_eq!(std::fs::read_to_string(out).unwrap().lines().count(), 5);

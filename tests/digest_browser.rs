@@ -43,8 +43,21 @@ fn the_email_fits_600_px_and_shows_every_story() {
     std::fs::create_dir_all(&out).unwrap();
     let html = out.join("digest.html");
     let run = Command::new(env!("CARGO_BIN_EXE_newsgist"))
-        .args(["digest", "--input", feed.to_str().unwrap(), "--output", html.to_str().unwrap()])
-        .args(["--format", "html", "--title", "Morning brief: dev stream", "--max-stories", "20"])
+        .args([
+            "digest",
+            "--input",
+            feed.to_str().unwrap(),
+            "--output",
+            html.to_str().unwrap(),
+        ])
+        .args([
+            "--format",
+            "html",
+            "--title",
+            "Morning brief: dev stream",
+            "--max-stories",
+            "20",
+        ])
         .output()
         .unwrap();
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
@@ -73,7 +86,10 @@ fn the_email_fits_600_px_and_shows_every_story() {
     let numbers: Vec<f64> = title.split(' ').map(|n| n.parse().unwrap()).collect();
     let (scroll_width, width, visible) = (numbers[0], numbers[1], numbers[2] as usize);
     assert_eq!(width, 600.0, "the window is 600 px wide");
-    assert!(scroll_width <= width, "no horizontal scroll: content is {scroll_width} px wide");
+    assert!(
+        scroll_width <= width,
+        "no horizontal scroll: content is {scroll_width} px wide"
+    );
     assert_eq!(visible, stories, "every story is laid out within the 600 px");
 
     let screenshot = out.join("digest.png");

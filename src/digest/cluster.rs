@@ -39,6 +39,10 @@ pub struct ClusterParams {
     pub names_weight: f32,
     /// An article joins a story when the combined similarity reaches this.
     pub threshold: f32,
+    /// The similarity is scaled by `1 / (1 + hours / time_scale_hours)`, hours between the
+    /// article and the story's latest one: write-ups of one event come in a burst, while two
+    /// stories on one topic (a player's two matches) are days apart. 0: no scaling.
+    pub time_scale_hours: f32,
 }
 
 impl Default for ClusterParams {
@@ -47,6 +51,7 @@ impl Default for ClusterParams {
             centroid_weight: 0.5,
             names_weight: 0.3,
             threshold: 0.3,
+            time_scale_hours: 0.0,
         }
     }
 }
@@ -177,7 +182,7 @@ impl Digester {
                 self.near_copies += 1;
                 (story, Some(root))
             }
-            None => match self.best_story(&vector, &names) {
+            None => match self.best_story(&vector, &names, time) {
                 Some(story) => (story, None),
                 None => (self.new_story(), None),
             },
@@ -193,13 +198,15 @@ impl Digester {
             self.sweep_indexes();
         }
         while self.open.len() > MAX_OPEN_STORIES {
-            let Some(&(_, stalest)) = self.by_time.iter().next() else { break };
+            let Some(&(_, stalest)) = self.by_time.iter().next() else {
+                break;
+            };
             self.close(stalest);
         }
     }
 
     /// The open story this article belongs to, if any clears the threshold.
-    fn best_story(&self, vector: &Sparse, names: &[u64]) -> Option<u64> {
+    fn best_story(&self, vector: &Sparse, names: &[u64], time: i64) -> Option<u64> {
         let mut hits: HashMap<u64, f32> = HashMap::new();
         let mut heaviest: Vec<&(u64, f32)> = vector.iter().collect();
         heaviest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1));
@@ -213,8 +220,7 @@ impl Digester {
                 *hits.entry(*story).or_insert(0.0) += 0.1;
             }
         }
-        let mut candidates: Vec<(u64, f32)> =
-            hits.into_iter().filter(|(s, _)| self.open.contains_key(s)).collect();
+        let mut candidates: Vec<(u64, f32)> = hits.into_iter().filter(|(s, _)| self.open.contains_key(s)).collect();
         candidates.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         candidates.truncate(MAX_CANDIDATES);
         let params = self.options.clustering;
@@ -234,7 +240,13 @@ impl Digester {
                 let similarity = params.centroid_weight * centroid
                     + (1.0 - params.centroid_weight) * closest
                     + params.names_weight * names_share;
-                (id, similarity)
+                let hours = (time - story.closed.last_time).unsigned_abs() as f32 / 3600.0;
+                let recency = if params.time_scale_hours > 0.0 {
+                    1.0 / (1.0 + hours / params.time_scale_hours)
+                } else {
+                    1.0
+                };
+                (id, similarity * recency)
             })
             .filter(|&(_, s)| s >= params.threshold)
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
@@ -392,10 +404,16 @@ mod tests {
     #[test]
     fn write_ups_of_one_event_are_one_story_and_a_copy_points_at_its_original() {
         let mut digester = Digester::new(all_stories());
-        let copy = format!("{}\n\n(Reporting by Wire Service)", BRIDGE.rsplit_once("\n\n").unwrap().0);
+        let copy = format!(
+            "{}\n\n(Reporting by Wire Service)",
+            BRIDGE.rsplit_once("\n\n").unwrap().0
+        );
         digester.push(0, article("a", "Harbour bridge to close for two years", BRIDGE, 8));
         digester.push(1, article("b", "Floods hit Ardent valley", FLOODS, 9));
-        digester.push(2, article("c", "Kingsport bridge shut after cracks found", BRIDGE_AGAIN, 10));
+        digester.push(
+            2,
+            article("c", "Kingsport bridge shut after cracks found", BRIDGE_AGAIN, 10),
+        );
         digester.push(3, article("d", "LATEST: bridge closure", &copy, 11));
         let digest = digester.finish();
         assert_eq!(digest.stories_total, 2);
@@ -405,7 +423,10 @@ mod tests {
         assert_eq!(bridge.articles[2].duplicate_of.as_deref(), Some("a"));
         assert_eq!(digest.near_copies, 1);
         assert_eq!(bridge.score.distinct_sources, 2, "a copy is no extra source");
-        assert!(bridge.summary.iter().all(|s| s.article_id != "d"), "copies are never summarised");
+        assert!(
+            bridge.summary.iter().all(|s| s.article_id != "d"),
+            "copies are never summarised"
+        );
         assert_eq!(bridge.sources.len(), 2);
         let texts: Vec<&str> = bridge.summary.iter().map(|s| s.text.as_str()).collect();
         let mut unique = texts.clone();

@@ -38,10 +38,7 @@ impl Signature {
             .filter(|w| !w.is_empty())
             .map(|w| super::terms::hash_str(&w.to_lowercase()))
             .collect();
-        let mut shingles: Vec<u64> = words
-            .windows(3)
-            .map(|w| mix(w[0] ^ mix(w[1] ^ mix(w[2]))))
-            .collect();
+        let mut shingles: Vec<u64> = words.windows(3).map(|w| mix(w[0] ^ mix(w[1] ^ mix(w[2])))).collect();
         shingles.sort_unstable();
         shingles.dedup();
         if shingles.len() < MIN_SHINGLES {

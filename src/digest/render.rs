@@ -106,7 +106,10 @@ mod tests {
             render(&empty(), Format::Markdown, Some("{% for %}")),
             Err(RenderError::Template(_))
         ));
-        assert!(matches!(render(&empty(), Format::Json, Some("x")), Err(RenderError::JsonTemplate)));
+        assert!(matches!(
+            render(&empty(), Format::Json, Some("x")),
+            Err(RenderError::JsonTemplate)
+        ));
         assert_eq!(date("2016-11-06T09:30:00Z".into()), "2016-11-06 09:30 UTC");
     }
 }

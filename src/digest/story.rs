@@ -322,7 +322,12 @@ fn present(story: &ClosedStory, terms: &TermStats, options: &DigestOptions) -> S
     let mut central: Vec<(&Article, &Sparse, f32)> = story
         .vectors
         .iter()
-        .filter_map(|(i, v)| story.members[*i].article.as_ref().map(|a| (a, v, story.centroid.cosine(v))))
+        .filter_map(|(i, v)| {
+            story.members[*i]
+                .article
+                .as_ref()
+                .map(|a| (a, v, story.centroid.cosine(v)))
+        })
         .collect();
     central.sort_by(|a, b| b.2.total_cmp(&a.2));
     let summary = summarise(&central, &story.centroid, terms, options.sentences);
@@ -423,9 +428,9 @@ fn summarise(
             break;
         }
         let text = candidate.article.body[candidate.range.clone()].trim();
-        let repeats = chosen.iter().any(|c| {
-            dot(&c.vector, &candidate.vector) >= REDUNDANT || c.article.body[c.range.clone()].trim() == text
-        });
+        let repeats = chosen
+            .iter()
+            .any(|c| dot(&c.vector, &candidate.vector) >= REDUNDANT || c.article.body[c.range.clone()].trim() == text);
         if !repeats {
             chosen.push(candidate);
         }

@@ -307,16 +307,18 @@ impl Service {
             }
             Ok::<(), E>(())
         };
-        match deadline {
+        let read = match deadline {
             Some(deadline) => tokio::time::timeout_at(deadline.into(), read)
                 .await
-                .map_err(|_| ServiceError::from(crate::pool::PoolError::DeadlineExceeded))??,
-            None => read.await?,
-        }
+                .unwrap_or_else(|_| Err(ServiceError::from(crate::pool::PoolError::DeadlineExceeded).into())),
+            None => read.await,
+        };
+        // The clustering thread ends (and frees its --max-digests permit) before the call
+        // answers, failed or not, so that a caller's next digest finds the permit free.
         drop(sender);
-        let mut digest = worker
-            .await
-            .map_err(|_| ServiceError::from(crate::pool::PoolError::WorkerPanicked))?;
+        let digest = worker.await;
+        read?;
+        let mut digest = digest.map_err(|_| ServiceError::from(crate::pool::PoolError::WorkerPanicked))?;
         if submission.abstractive {
             for story in &mut digest.stories {
                 let body = story

@@ -61,7 +61,8 @@ impl TermStats {
             .map(|(&t, &n)| (t, (1.0 + n.ln()) * self.idf(t)))
             .collect();
         if v.len() > keep {
-            v.select_nth_unstable_by(keep - 1, |a, b| b.1.total_cmp(&a.1));
+            // Ties broken by term, so that the same text always keeps the same terms.
+            v.select_nth_unstable_by(keep - 1, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             v.truncate(keep);
         }
         v.sort_unstable_by_key(|&(t, _)| t);

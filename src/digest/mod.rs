@@ -10,6 +10,7 @@
 //! - [`story`]: a closed story's summary, headline, merged key facts, sources and score;
 //! - [`render`]: email-safe HTML, Markdown and plain text from the same [`Digest`].
 
+pub mod background;
 pub mod cluster;
 mod names;
 mod near_copy;

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use crate::summarize::extractive::for_each_content_stem;
+use super::background::BackgroundDf;
+pub(super) use crate::summarize::extractive::sparse_dot as dot;
+use crate::summarize::extractive::{for_each_content_stem, unit};
 
 /// A sparse vector: (term, weight) sorted by term.
 pub(super) type Sparse = Vec<(u64, f32)>;
@@ -48,10 +50,13 @@ impl TermStats {
         }
     }
 
-    /// Smoothed inverse document frequency; a term never seen gets the highest.
+    /// Smoothed inverse document frequency over the feed and the background corpus
+    /// ([`BackgroundDf`]); a term never seen gets the highest.
     pub(super) fn idf(&self, term: u64) -> f32 {
-        let df = self.df.get(&term).copied().unwrap_or(0);
-        ((1.0 + self.docs as f32) / (1.0 + df as f32)).ln() + 1.0
+        let background = BackgroundDf::embedded();
+        let df = self.df.get(&term).copied().unwrap_or(0) + background.df(term);
+        let docs = self.docs + background.documents();
+        ((1.0 + docs as f32) / (1.0 + df as f32)).ln() + 1.0
     }
 
     /// Unit-length log-TF-IDF vector of `counts`, its `keep` heaviest terms, sorted by term.
@@ -66,36 +71,8 @@ impl TermStats {
             v.truncate(keep);
         }
         v.sort_unstable_by_key(|&(t, _)| t);
-        unit(v)
+        unit(v.into_iter())
     }
-}
-
-/// `v` scaled to unit length (empty when it is zero).
-pub(super) fn unit(mut v: Sparse) -> Sparse {
-    let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
-    if norm > 0.0 && norm.is_finite() {
-        v.iter_mut().for_each(|(_, w)| *w /= norm);
-        v
-    } else {
-        Vec::new()
-    }
-}
-
-/// Dot product of two sorted sparse vectors.
-pub(super) fn dot(a: &[(u64, f32)], b: &[(u64, f32)]) -> f32 {
-    let (mut i, mut j, mut sum) = (0, 0, 0.0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                sum += a[i].1 * b[j].1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    sum
 }
 
 /// The sum of member vectors of a story, with its squared norm kept up to date.

@@ -391,7 +391,9 @@ fn dense_dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-fn sparse_dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
+/// Dot product of two sparse vectors sorted by term (any term id type; story clustering
+/// uses hashed terms).
+pub fn sparse_dot<T: Ord>(a: &[(T, f32)], b: &[(T, f32)]) -> f32 {
     let (mut i, mut j, mut s) = (0, 0, 0.0);
     while i < a.len() && j < b.len() {
         match a[i].0.cmp(&b[j].0) {
@@ -419,10 +421,11 @@ fn inverse_document_frequency(counts: &[Vec<(u32, f32)>], vocab: usize) -> Vec<f
     df.iter().map(|&d| (1.0 + n / d.max(1) as f32).ln()).collect()
 }
 
-fn unit(weights: impl Iterator<Item = (u32, f32)>) -> Vec<(u32, f32)> {
-    let v: Vec<(u32, f32)> = weights.collect();
+/// The vector scaled to unit length; empty when it is zero (or not finite).
+pub fn unit<T>(weights: impl Iterator<Item = (T, f32)>) -> Vec<(T, f32)> {
+    let v: Vec<(T, f32)> = weights.collect();
     let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
-    if norm > 0.0 {
+    if norm > 0.0 && norm.is_finite() {
         v.into_iter().map(|(t, w)| (t, w / norm)).collect()
     } else {
         Vec::new()

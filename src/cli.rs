@@ -55,9 +55,13 @@ pub fn run() -> ExitCode {
         Err(err) => {
             eprintln!("newsgist: {err:#}");
             // 2: the command cannot work as given; schedulers should not retry it.
+            let refused = err
+                .downcast_ref::<crate::error::ServiceError>()
+                .is_some_and(|e| e.kind() == crate::error::ErrorKind::InvalidArgument);
             let code = match (err.downcast_ref::<BatchError>(), err.downcast_ref::<ConfigError>()) {
                 (Some(batch), _) => batch.exit_code(),
                 (None, Some(_)) => 2,
+                (None, None) if refused => 2,
                 (None, None) => 1,
             };
             ExitCode::from(code)

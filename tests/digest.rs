@@ -327,6 +327,9 @@ fn the_cli_lists_every_story_and_renders_a_small_email() {
 
     let same = newsgist(&["digest", "--input", input, "--output", input]);
     assert_eq!(same.status.code(), Some(2), "the output is the input");
+    let bad = newsgist(&["digest", "--input", input, "--output", "-", "--sentences", "0"]);
+    assert_eq!(bad.status.code(), Some(2), "options out of range");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("sentences per story"));
     let missing = newsgist(&["digest", "--input", "/nonexistent.jsonl", "--output", "-"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent.jsonl"));

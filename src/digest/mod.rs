@@ -5,6 +5,8 @@
 //! through [`crate::service::Service`].
 //!
 //! - [`near_copy`]: syndicated near-copies by MinHash over word shingles;
+//! - [`background`]: how common words are in general text, so that term weights are sensible
+//!   from a feed's first article;
 //! - [`cluster`]: online story clustering in time order, stories closed once the feed has
 //!   moved past their time window (bounded memory);
 //! - [`story`]: a closed story's summary, headline, merged key facts, sources and score;

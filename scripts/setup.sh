@@ -31,6 +31,8 @@ if ((! LEAN)); then
   command -v python3 >/dev/null || need_apt+=(python3)
   python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
   command -v npm >/dev/null || need_apt+=(npm)
+  # The digest's HTML is checked in a real browser (tests/digest_browser.rs).
+  [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 fi
 if ((${#need_apt[@]})); then
   echo "setup: installing Debian packages: ${need_apt[*]}"

@@ -8,14 +8,19 @@ use std::{
 
 use crate::{
     archive::input::{self, FieldNames},
+    archive::{input::InputSpec, FileFormat},
     batch::{self, BatchError},
-    config::{self, BatchArgs, Command, ConfigError, LogFormat, ModelsCommand, OutputFormat, ServeArgs, SummarizeArgs},
+    config::{
+        self, BatchArgs, Command, ConfigError, DigestArgs, DigestFormat, LogFormat, ModelsCommand, OutputFormat,
+        ServeArgs, SummarizeArgs,
+    },
+    digest::RawDigestOptions,
     models::{hub, manifest},
     otlp::{OtlpError, TraceExport},
     request::Article,
     response::{FactField, SummaryResponse},
     server,
-    service::{Service, Submission},
+    service::{DigestSubmission, FeedItem, Service, Submission},
 };
 
 /// Runs the command line; the process exit code says whether it worked.
@@ -45,6 +50,7 @@ pub fn run() -> ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::Summarize(args) => summarize(args).await,
             Command::Batch(args) => batch(*args).await,
+            Command::Digest(args) => digest(args).await,
             Command::Merge(args) => {
                 let report = batch::merge(&args)?;
                 eprintln!("newsgist merge: {} parts -> {}", report.parts, report.output.display());
@@ -62,9 +68,13 @@ pub fn run() -> ExitCode {
         Err(err) => {
             eprintln!("newsgist: {err:#}");
             // 2: the command cannot work as given; schedulers should not retry it.
+            let refused = err
+                .downcast_ref::<crate::error::ServiceError>()
+                .is_some_and(|e| e.kind() == crate::error::ErrorKind::InvalidArgument);
             let code = match (err.downcast_ref::<BatchError>(), err.downcast_ref::<ConfigError>()) {
                 (Some(batch), _) => batch.exit_code(),
                 (None, Some(_)) => 2,
+                (None, None) if refused => 2,
                 (None, None) => 1,
             };
             ExitCode::from(code)
@@ -244,5 +254,93 @@ async fn batch(args: BatchArgs) -> anyhow::Result<()> {
         report.output.display()
     );
     println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}
+
+/// `newsgist digest`: reads the feed on a thread of its own (the readers block) and hands
+/// its articles to the service as they are read.
+async fn digest(args: DigestArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let config = args.engine.validate()?;
+    let time = |flag: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(input::parse_time)
+            .transpose()
+            .map_err(|err| ConfigError::Invalid(format!("{flag}: {err}")))
+    };
+    let options = RawDigestOptions {
+        title: args.title.clone(),
+        max_stories: Some(args.max_stories),
+        sentences: Some(args.sentences),
+        max_facts: Some(args.max_facts),
+        window_start: time("--window-start", &args.window_start)?,
+        window_end: time("--window-end", &args.window_end)?,
+        story_gap_hours: Some(args.story_gap_hours),
+    };
+    let template = args.template.as_deref().map(read_utf8).transpose()?;
+    if args.output != Path::new("-") && args.output == args.input {
+        return Err(ConfigError::Invalid("--output is the --input feed: name another file".into()).into());
+    }
+    let service = Service::new(config, None);
+    if args.abstractive {
+        service.start_workers().await?;
+    }
+    let format = args.input_format.unwrap_or_else(|| FileFormat::of_path(&args.input));
+    let fields = FieldNames::default();
+    let (rows, _) = input::open(
+        &InputSpec {
+            path: &args.input,
+            format,
+            fields: &fields,
+            shard: crate::archive::input::Shard::WHOLE,
+            skip: 0,
+        },
+        std::sync::Arc::new(|_| {}),
+    )?;
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<FeedItem, anyhow::Error>>(256);
+    let reader = tokio::task::spawn_blocking(move || {
+        for row in rows {
+            let item = row
+                .map(|row| row.article.map_err(|message| (row.id, message)))
+                .map_err(|err| anyhow::anyhow!("cannot read {}: {err}", args.input.display()));
+            if sender.blocking_send(item).is_err() {
+                break;
+            }
+        }
+    });
+    let feed = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    });
+    let submission = DigestSubmission {
+        options,
+        abstractive: args.abstractive,
+        renderings: match args.format {
+            DigestFormat::Json if template.is_none() => Vec::new(),
+            format => vec![(format, template)],
+        },
+    };
+    let outcome = service.digest(submission, feed, None).await?;
+    reader.await?;
+    let text = match outcome.rendered.into_iter().next() {
+        Some((_, text)) => text,
+        None => crate::digest::render::render(&outcome.digest, DigestFormat::Json, None)?,
+    };
+    if args.output == Path::new("-") {
+        std::io::stdout().lock().write_all(text.as_bytes())?;
+    } else {
+        std::fs::write(&args.output, &text)
+            .map_err(|err| anyhow::anyhow!("cannot write {}: {err}", args.output.display()))?;
+    }
+    let digest = &outcome.digest;
+    eprintln!(
+        "newsgist digest: {} articles, {} stories ({} shown), {} near-copies, {} rejected, in {:.2} s -> {}",
+        digest.articles,
+        digest.stories_total,
+        digest.stories.len(),
+        digest.near_copies,
+        digest.rejected.len(),
+        started.elapsed().as_secs_f64(),
+        args.output.display()
+    );
     Ok(())
 }

@@ -10,6 +10,7 @@ use std::{
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+pub use crate::digest::render::Format as DigestFormat;
 use crate::{
     archive::FileFormat,
     models::{hub, manifest::manifest, ModelError, ModelProfile, Placement},
@@ -35,6 +36,10 @@ pub mod defaults {
     pub const EXTRACTIVE_MODE: ExtractiveMode = ExtractiveMode::Lexical;
     /// Rows per committed chunk of an archive job.
     pub const CHUNK_ROWS: u64 = 1000;
+    /// Articles per digest: a busy day of a large feed.
+    pub const MAX_DIGEST_ARTICLES: usize = 50_000;
+    /// Digests built at once.
+    pub const MAX_DIGESTS: usize = 2;
 }
 
 /// Per-request limits that are not settings.
@@ -97,6 +102,9 @@ pub enum Command {
     Batch(Box<BatchArgs>),
     /// Join the shard outputs of `batch --shards N` into one file.
     Merge(MergeArgs),
+    /// Digest a feed (JSON Lines or Parquet, in time order) into ranked, deduplicated
+    /// stories, as JSON, email-safe HTML, Markdown or plain text.
+    Digest(DigestArgs),
     /// Named abstractive model profiles (models/manifest.toml) in the Hugging Face cache.
     Models {
         #[command(subcommand)]
@@ -219,6 +227,13 @@ pub struct EngineArgs {
     /// Key facts returned when a request does not say.
     #[arg(long, env = "NEWSGIST_DEFAULT_FACTS", default_value_t = defaults::FACTS)]
     pub default_facts: u32,
+    /// Most articles one digest takes; more are refused with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "NEWSGIST_MAX_DIGEST_ARTICLES", default_value_t = defaults::MAX_DIGEST_ARTICLES)]
+    pub max_digest_articles: usize,
+    /// Digests built at once (each on a thread of its own); more are refused with
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long, env = "NEWSGIST_MAX_DIGESTS", default_value_t = defaults::MAX_DIGESTS)]
+    pub max_digests: usize,
 }
 
 /// What to compute for each article (summarize and batch).
@@ -262,6 +277,53 @@ pub enum OutputArg {
 pub enum OutputFormat {
     Json,
     Text,
+}
+
+#[derive(Debug, Args)]
+pub struct DigestArgs {
+    /// Feed: JSON Lines (`.jsonl`, `.jsonl.gz`, `.jsonl.zst`) or Apache Parquet (`.parquet`),
+    /// one article per line or row (`id`, `title`, `body`, `url`, `published_at`), in time
+    /// order.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Input format, when the extension does not say.
+    #[arg(long, value_enum)]
+    pub input_format: Option<FileFormat>,
+    /// Where the digest goes; `-` is stdout.
+    #[arg(long)]
+    pub output: PathBuf,
+    #[arg(long, value_enum, default_value_t = DigestFormat::Json)]
+    pub format: DigestFormat,
+    /// A minijinja template to render instead of the built-in one (html, md, text); its
+    /// context is the digest's JSON form (README "Digest").
+    #[arg(long)]
+    pub template: Option<PathBuf>,
+    /// Most stories, best first; 0 lists every story, stand-alone articles too.
+    #[arg(long, default_value_t = crate::digest::DEFAULT_STORIES as u32)]
+    pub max_stories: u32,
+    /// Summary sentences per story.
+    #[arg(long, default_value_t = crate::digest::DEFAULT_SENTENCES as u32)]
+    pub sentences: u32,
+    /// Merged key facts per story; 0 for none.
+    #[arg(long, default_value_t = crate::digest::DEFAULT_FACTS as u32)]
+    pub max_facts: u32,
+    /// The digest's title.
+    #[arg(long, default_value = "")]
+    pub title: String,
+    /// Only articles published at or after this time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long)]
+    pub window_start: Option<String>,
+    /// Only articles published before this time.
+    #[arg(long)]
+    pub window_end: Option<String>,
+    /// A story takes no more articles once the feed is this many hours past its latest one.
+    #[arg(long, default_value_t = crate::digest::DEFAULT_STORY_GAP_HOURS as u32)]
+    pub story_gap_hours: u32,
+    /// An abstractive summary per story, by the configured model (--model-dir or --model).
+    #[arg(long)]
+    pub abstractive: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Args)]
@@ -382,6 +444,9 @@ pub enum ConfigError {
     UnknownKey { path: PathBuf, key: String },
     #[error("config file {path}: key {key:?} must be a string, number, boolean or list of them")]
     BadValue { path: PathBuf, key: String },
+    /// A flag whose value cannot work (the message names the flag).
+    #[error("{0}")]
+    Invalid(String),
     #[error("{0} must be at least 1")]
     Zero(&'static str),
     #[error("--max-body-bytes ({0}) is over the cap of {max} bytes (64 MiB)", max = limits::MAX_BODY_BYTES_CAP)]
@@ -506,6 +571,14 @@ pub struct EngineConfig {
     pub batch_tokens: usize,
     pub defaults: RequestDefaults,
     pub limits: RequestLimits,
+    pub digest_limits: DigestLimits,
+}
+
+/// Bounds on digests.
+#[derive(Debug, Clone, Copy)]
+pub struct DigestLimits {
+    pub max_articles: usize,
+    pub max_concurrent: usize,
 }
 
 impl EngineArgs {
@@ -517,6 +590,8 @@ impl EngineArgs {
             ("--workers", workers),
             ("--max-pending", self.max_pending),
             ("--max-body-bytes", self.max_body_bytes),
+            ("--max-digest-articles", self.max_digest_articles),
+            ("--max-digests", self.max_digests),
         ] {
             if value == 0 {
                 return Err(ConfigError::Zero(name));
@@ -615,6 +690,10 @@ impl EngineArgs {
                 max_beams: limits::MAX_BEAMS,
                 abstractive_profiles: names,
                 allow_language_mismatch: self.allow_language_mismatch,
+            },
+            digest_limits: DigestLimits {
+                max_articles: self.max_digest_articles,
+                max_concurrent: self.max_digests,
             },
         })
     }

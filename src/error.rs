@@ -3,6 +3,7 @@
 //! status codes; the CLI's error rows print the kind's name. Nothing here knows a transport.
 
 use crate::{
+    digest::DigestError,
     engine::EngineError,
     pool::{PoolError, SubmitError},
     request::InvalidRequest,
@@ -17,6 +18,8 @@ pub enum ServiceError {
     Pool(#[from] PoolError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Digest(#[from] DigestError),
     #[error("the server is still loading its models: retry once health reports SERVING")]
     Warming,
     #[error("the server is shutting down: retry on another replica")]
@@ -104,6 +107,18 @@ impl ServiceError {
                 }
                 #[cfg(feature = "torch")]
                 EngineError::Abstractive(_) | EngineError::Embedding(_) => ErrorKind::Internal,
+            },
+            ServiceError::Digest(err) => match err {
+                DigestError::TooManyArticles { .. } | DigestError::Busy { .. } => ErrorKind::ResourceExhausted,
+                // A user template that does not render is the caller's to fix.
+                DigestError::Sentences(_)
+                | DigestError::Facts(_)
+                | DigestError::StoryGap(_)
+                | DigestError::Window { .. }
+                | DigestError::Title(_)
+                | DigestError::OptionsOutOfPlace
+                | DigestError::UnknownValue { .. }
+                | DigestError::Render(_) => ErrorKind::InvalidArgument,
             },
             ServiceError::Warming | ServiceError::ShuttingDown | ServiceError::ShutDownBeforeFinished => {
                 ErrorKind::Unavailable

@@ -8,6 +8,7 @@ pub mod archive;
 pub mod batch;
 pub mod cli;
 pub mod config;
+pub mod digest;
 pub mod drain;
 pub mod engine;
 pub mod error;

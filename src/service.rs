@@ -10,16 +10,20 @@ use std::{
 };
 
 use futures::{stream::BoxStream, Stream, StreamExt};
-use tokio::sync::{watch, OnceCell};
+use tokio::sync::{watch, OnceCell, Semaphore};
 use tracing::{info_span, Instrument};
 
 use crate::{
     config::EngineConfig,
+    digest::{
+        render::{self, Format},
+        Digest, DigestError, Digester, RawDigestOptions, Rejected,
+    },
     drain::Drain,
     engine::{Engine, StartError},
     error::ServiceError,
     pool::{PoolConfig, WorkerPool},
-    request::{Article, RawOptions, SummaryRequest},
+    request::{Article, Outputs, RawOptions, SummaryRequest},
     response::SummaryResponse,
 };
 
@@ -55,7 +59,34 @@ pub struct Service {
     request_timeout: Option<Duration>,
     pool: OnceCell<WorkerPool<Engine>>,
     drain: Drain,
+    /// One permit per digest being built (`--max-digests`).
+    digests: Arc<Semaphore>,
 }
+
+/// Articles read ahead of a digest's clustering thread.
+const DIGEST_READ_AHEAD: usize = 256;
+
+/// What a digest call asks for beyond its articles.
+#[derive(Debug, Clone, Default)]
+pub struct DigestSubmission {
+    pub options: RawDigestOptions,
+    /// An abstractive summary per story (from its extractive summary) by the server's model.
+    pub abstractive: bool,
+    /// Rendered forms wanted besides the digest itself, each with the user's template (or
+    /// `None` for the built-in one).
+    pub renderings: Vec<(Format, Option<String>)>,
+}
+
+/// A digest and its rendered forms, in the order asked for.
+#[derive(Debug, Clone)]
+pub struct DigestOutcome {
+    pub digest: Digest,
+    pub rendered: Vec<(Format, String)>,
+}
+
+/// One article of a digest feed as the caller read it: the article, or its id (when known)
+/// and why it is not one (the digest lists it as rejected and goes on).
+pub type FeedItem = Result<Article, (String, String)>;
 
 impl Service {
     /// A service whose workers are not started yet (see [`Service::start_workers`]), so that
@@ -63,6 +94,7 @@ impl Service {
     /// request; `None` lets requests take as long as they need (archive jobs).
     pub fn new(config: EngineConfig, request_timeout: Option<Duration>) -> Service {
         Service {
+            digests: Arc::new(Semaphore::new(config.digest_limits.max_concurrent)),
             config,
             request_timeout,
             pool: OnceCell::new(),
@@ -236,6 +268,148 @@ impl Service {
         match order {
             StreamOrder::Input => results.buffered(concurrency).boxed(),
             StreamOrder::Completion => results.buffer_unordered(concurrency).boxed(),
+        }
+    }
+}
+
+impl Service {
+    /// Builds a digest of `feed`, read as it comes: every article is validated as a
+    /// Summarize request would be (an invalid one is listed as rejected, the rest go on), then
+    /// clustered on a thread of its own, so a long feed never blocks the runtime and never
+    /// waits whole in memory. An error of the feed itself (`E`: the transport's) ends the
+    /// digest with it. Past `deadline` the digest stops with DEADLINE_EXCEEDED.
+    pub async fn digest<S, E>(
+        &self,
+        submission: DigestSubmission,
+        feed: S,
+        deadline: Option<Instant>,
+    ) -> Result<DigestOutcome, E>
+    where
+        S: Stream<Item = Result<FeedItem, E>> + Send,
+        E: From<ServiceError>,
+    {
+        let options = submission.options.clone().validate().map_err(ServiceError::from)?;
+        // A digest counts as in flight for a shutdown's drain, as a request does.
+        let _in_flight = self.drain.enter().ok_or(ServiceError::ShuttingDown)?;
+        if submission.abstractive && self.config.profiles.is_empty() {
+            // Refused before the feed is read, not after, with the engine's own reason (no
+            // model configured, or a binary built without `torch`): without a model the
+            // engine answers at once.
+            self.summarize(self.abstractive_submission("Probe".into(), "Probe.".into()), deadline)
+                .await?;
+        }
+        let permit = Arc::clone(&self.digests).try_acquire_owned().map_err(|_| {
+            ServiceError::from(DigestError::Busy {
+                max: self.config.digest_limits.max_concurrent,
+            })
+        })?;
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<(u64, Result<Article, Rejected>)>(DIGEST_READ_AHEAD);
+        let worker = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let mut digester = Digester::new(options);
+            while let Some((index, item)) = receiver.blocking_recv() {
+                match item {
+                    Ok(article) => digester.push(index, article),
+                    Err(rejected) => digester.reject(rejected),
+                }
+            }
+            digester.finish()
+        });
+        let max_articles = self.config.digest_limits.max_articles;
+        let read = async {
+            futures::pin_mut!(feed);
+            let mut index = 0u64;
+            while let Some(item) = feed.next().await {
+                if index as usize >= max_articles {
+                    return Err(ServiceError::from(DigestError::TooManyArticles { max: max_articles }).into());
+                }
+                let checked = match item? {
+                    Ok(article) => self.validate_feed_article(index, article),
+                    Err((id, message)) => Err(Rejected {
+                        index,
+                        id,
+                        code: crate::error::ErrorKind::InvalidArgument.name().into(),
+                        message,
+                    }),
+                };
+                if sender.send((index, checked)).await.is_err() {
+                    break;
+                }
+                index += 1;
+            }
+            Ok::<(), E>(())
+        };
+        let read = async {
+            tokio::select! {
+                read = read => read,
+                () = self.drain.aborted() => Err(ServiceError::ShutDownBeforeFinished.into()),
+            }
+        };
+        let read = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline.into(), read)
+                .await
+                .unwrap_or_else(|_| Err(ServiceError::from(crate::pool::PoolError::DeadlineExceeded).into())),
+            None => read.await,
+        };
+        // The clustering thread ends (and frees its --max-digests permit) before the call
+        // answers, failed or not, so that a caller's next digest finds the permit free.
+        drop(sender);
+        let digest = worker.await;
+        read?;
+        let mut digest = digest.map_err(|_| ServiceError::from(crate::pool::PoolError::WorkerPanicked))?;
+        if submission.abstractive {
+            for story in &mut digest.stories {
+                let body = story
+                    .summary
+                    .iter()
+                    .map(|s| s.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let request = self.abstractive_submission(story.headline.clone(), body);
+                story.abstractive = self.summarize(request, deadline).await?.abstractive;
+            }
+        }
+        let mut rendered = Vec::with_capacity(submission.renderings.len());
+        for (format, template) in submission.renderings {
+            let text = render::render(&digest, format, template.as_deref()).map_err(DigestError::from);
+            rendered.push((format, text.map_err(ServiceError::from)?));
+        }
+        Ok(DigestOutcome { digest, rendered })
+    }
+
+    /// A feed article checked as a Summarize request's article is, or its rejection.
+    fn validate_feed_article(&self, index: u64, article: Article) -> Result<Article, Rejected> {
+        let id = article.id.clone();
+        let submission = Submission {
+            request_id: String::new(),
+            article,
+            options: RawOptions::default(),
+        };
+        self.validate(submission).map(|r| r.article).map_err(|err| Rejected {
+            index,
+            id,
+            code: err.kind().name().into(),
+            message: err.to_string(),
+        })
+    }
+
+    /// The request for a story's abstractive summary.
+    fn abstractive_submission(&self, title: String, body: String) -> Submission {
+        Submission {
+            request_id: String::new(),
+            article: Article {
+                title,
+                body,
+                ..Article::default()
+            },
+            options: RawOptions {
+                outputs: Some(Outputs {
+                    extractive: false,
+                    abstractive: true,
+                    key_facts: false,
+                }),
+                ..RawOptions::default()
+            },
         }
     }
 }

@@ -33,7 +33,7 @@ pub const MODEL_INFO: &str = "newsgist_model_info";
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// The RPCs counted by [`REQUESTS`].
-pub const RPCS: [&str; 2] = ["Summarize", "SummarizeStream"];
+pub const RPCS: [&str; 4] = ["Summarize", "SummarizeStream", "BuildDigest", "BuildDigestStream"];
 
 /// Seconds: from a lexical request (about a millisecond) to a long abstractive one.
 const STAGE_BUCKETS: [f64; 14] = [

@@ -35,7 +35,7 @@ async fn every_series_is_listed_from_start_up_and_counts_requests() {
     let (status, scrape) = get(addr, "/metrics").await;
     assert!(status.contains("200"), "{status}");
     println!("scrape right after start-up:\n{scrape}");
-    for rpc in ["Summarize", "SummarizeStream"] {
+    for rpc in ["Summarize", "SummarizeStream", "BuildDigest", "BuildDigestStream"] {
         for code in [
             "OK",
             "INVALID_ARGUMENT",

@@ -329,6 +329,7 @@ async fn reflection_answers_in_v1_and_v1alpha() {
     for expected in [
         "newsgist.v1.SummarizerService",
         "newsgist.v1.ModelService",
+        "newsgist.v1.DigestService",
         "grpc.health.v1.Health",
     ] {
         assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");

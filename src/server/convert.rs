@@ -4,36 +4,202 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
+    digest::{render::Format, DigestError, RawDigestOptions, Story},
+    error::ServiceError,
     proto as pb,
     request::{AbstractiveParams, Article, ExtractiveMode, InvalidRequest, Outputs, RawOptions},
     response::{self, FactField, KeyFact, Location, SummaryResponse},
-    service::Submission,
+    service::{DigestOutcome, DigestSubmission, Submission},
 };
 
 /// The article and options of a request, not yet validated.
 pub fn submission(request: pb::SummarizeRequest) -> Result<Submission, InvalidRequest> {
-    let article = request.article.ok_or(InvalidRequest::MissingArticle)?;
-    let published_at = article
-        .published_at
-        .map(|ts| {
-            let nanos = u32::try_from(ts.nanos).map_err(|_| InvalidRequest::BadTimestamp)?;
-            DateTime::<Utc>::from_timestamp(ts.seconds, nanos).ok_or(InvalidRequest::BadTimestamp)
-        })
-        .transpose()?;
-    let article = Article {
-        id: article.id,
-        title: article.title,
-        body: article.body,
-        url: article.url,
-        published_at,
-        language: article.language,
-    };
+    let article = article(request.article.ok_or(InvalidRequest::MissingArticle)?)?;
     let options = request.options.map(raw_options).transpose()?.unwrap_or_default();
     Ok(Submission {
         request_id: request.request_id,
         article,
         options,
     })
+}
+
+/// An article, not yet validated.
+pub fn article(article: pb::Article) -> Result<Article, InvalidRequest> {
+    Ok(Article {
+        id: article.id,
+        title: article.title,
+        body: article.body,
+        url: article.url,
+        published_at: article.published_at.map(time).transpose()?,
+        language: article.language,
+    })
+}
+
+fn time(ts: prost_types::Timestamp) -> Result<DateTime<Utc>, InvalidRequest> {
+    let nanos = u32::try_from(ts.nanos).map_err(|_| InvalidRequest::BadTimestamp)?;
+    DateTime::<Utc>::from_timestamp(ts.seconds, nanos).ok_or(InvalidRequest::BadTimestamp)
+}
+
+fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: time.timestamp(),
+        nanos: time.timestamp_subsec_nanos() as i32,
+    }
+}
+
+/// What a digest call asks for, not yet validated.
+pub fn digest_submission(options: pb::DigestOptions) -> Result<DigestSubmission, ServiceError> {
+    let unknown = |field: &'static str, value: i32| ServiceError::from(DigestError::UnknownValue { field, value });
+    let mut abstractive = false;
+    let mut key_facts = options.outputs.is_empty();
+    for &value in &options.outputs {
+        match pb::DigestOutput::try_from(value) {
+            Ok(pb::DigestOutput::KeyFacts) => key_facts = true,
+            Ok(pb::DigestOutput::Abstractive) => abstractive = true,
+            _ => return Err(unknown("outputs", value)),
+        }
+    }
+    let mut renderings = Vec::new();
+    for &value in &options.formats {
+        let format = match pb::DigestFormat::try_from(value) {
+            Ok(pb::DigestFormat::Html) => Format::Html,
+            Ok(pb::DigestFormat::Markdown) => Format::Markdown,
+            Ok(pb::DigestFormat::Text) => Format::Text,
+            Ok(pb::DigestFormat::Json) => Format::Json,
+            _ => return Err(unknown("formats", value)),
+        };
+        renderings.push((format, None));
+    }
+    let nonzero = |n: u32| (n != 0).then_some(n);
+    Ok(DigestSubmission {
+        options: RawDigestOptions {
+            title: options.title,
+            max_stories: if options.all_stories {
+                Some(0)
+            } else {
+                nonzero(options.max_stories)
+            },
+            sentences: nonzero(options.sentences),
+            max_facts: if key_facts { nonzero(options.max_facts) } else { Some(0) },
+            window_start: options.window_start.map(time).transpose()?,
+            window_end: options.window_end.map(time).transpose()?,
+            story_gap_hours: nonzero(options.story_gap_hours),
+        },
+        abstractive,
+        renderings,
+    })
+}
+
+/// The protobuf form of a digest and its renderings.
+pub fn digest(outcome: DigestOutcome) -> pb::Digest {
+    let digest = outcome.digest;
+    pb::Digest {
+        title: digest.title,
+        first_published: digest.first_published.map(timestamp),
+        last_published: digest.last_published.map(timestamp),
+        articles: digest.articles as u64,
+        stories_total: digest.stories_total as u64,
+        near_copies: digest.near_copies as u64,
+        stories: digest.stories.into_iter().map(story).collect(),
+        rejected: digest
+            .rejected
+            .into_iter()
+            .map(|r| pb::RejectedArticle {
+                index: r.index,
+                id: r.id,
+                code: r.code,
+                message: r.message,
+            })
+            .collect(),
+        renderings: outcome
+            .rendered
+            .into_iter()
+            .map(|(format, text)| pb::Rendering {
+                format: match format {
+                    Format::Html => pb::DigestFormat::Html,
+                    Format::Markdown => pb::DigestFormat::Markdown,
+                    Format::Text => pb::DigestFormat::Text,
+                    Format::Json => pb::DigestFormat::Json,
+                }
+                .into(),
+                text,
+            })
+            .collect(),
+    }
+}
+
+fn story(story: Story) -> pb::Story {
+    let score = story.score;
+    pb::Story {
+        rank: story.rank as u32,
+        id: story.id,
+        headline: story.headline,
+        headline_article_id: story.headline_article_id,
+        summary: story
+            .summary
+            .into_iter()
+            .map(|s| pb::DigestSentence {
+                text: s.text,
+                article_id: s.article_id,
+                location: Some(location(s.location)),
+                score: s.score,
+            })
+            .collect(),
+        abstractive: story.abstractive.map(abstractive_summary),
+        key_facts: story
+            .key_facts
+            .into_iter()
+            .map(|f| pb::DigestFact {
+                article_id: f.article_id,
+                fact: Some(key_fact(f.fact)),
+                source_article_ids: f.sources,
+            })
+            .collect(),
+        sources: story
+            .sources
+            .into_iter()
+            .map(|s| pb::DigestSource {
+                name: s.name,
+                url: s.url,
+                article_id: s.article_id,
+                title: s.title,
+            })
+            .collect(),
+        articles: story
+            .articles
+            .into_iter()
+            .map(|a| pb::DigestArticle {
+                id: a.id,
+                title: a.title,
+                url: a.url,
+                published_at: a.published_at.map(timestamp),
+                duplicate_of: a.duplicate_of.unwrap_or_default(),
+            })
+            .collect(),
+        first_published: story.first_published.map(timestamp),
+        last_published: story.last_published.map(timestamp),
+        score: Some(pb::StoryScore {
+            value: score.value,
+            articles: score.articles as u32,
+            distinct_sources: score.distinct_sources as u32,
+            centrality: score.centrality,
+            recency: score.recency,
+            size_factor: score.size_factor,
+            source_factor: score.source_factor,
+            centrality_factor: score.centrality_factor,
+            explanation: score.explanation,
+        }),
+    }
+}
+
+fn abstractive_summary(a: response::AbstractiveSummary) -> pb::AbstractiveSummary {
+    pb::AbstractiveSummary {
+        text: a.text,
+        model_id: a.model_id,
+        chunked: a.chunked,
+        chunks: a.chunks,
+        input_tokens: a.input_tokens,
+    }
 }
 
 /// The output values of `outputs`, in the API's order.
@@ -157,13 +323,7 @@ pub fn response(response: SummaryResponse) -> pb::SummarizeResponse {
             mode: extractive_mode(e.mode).into(),
             total_sentences: e.total_sentences,
         }),
-        abstractive: response.abstractive.map(|a| pb::AbstractiveSummary {
-            text: a.text,
-            model_id: a.model_id,
-            chunked: a.chunked,
-            chunks: a.chunks,
-            input_tokens: a.input_tokens,
-        }),
+        abstractive: response.abstractive.map(abstractive_summary),
         key_facts: response
             .key_facts
             .unwrap_or_default()

@@ -4,6 +4,7 @@
 mod auth;
 pub(crate) mod codec;
 mod convert;
+mod digest;
 mod models_service;
 mod status;
 mod summarizer;
@@ -25,7 +26,10 @@ use tracing::{error, info, warn};
 use crate::{
     config::ServerConfig,
     engine::StartError,
-    proto::{self, model_service_server::ModelServiceServer, summarizer_service_server::SummarizerServiceServer},
+    proto::{
+        self, digest_service_server::DigestServiceServer, model_service_server::ModelServiceServer,
+        summarizer_service_server::SummarizerServiceServer,
+    },
     service::Service,
 };
 
@@ -34,10 +38,18 @@ use crate::{
 /// from the start of shutdown. The empty name, for the whole server, is liveness: SERVING
 /// from the moment the server listens until shutdown begins, so that a probe restarts the
 /// process only when it cannot answer at all (never for a full queue or a slow start).
-pub const SERVICE_NAMES: [&str; 2] = ["newsgist.v1.SummarizerService", "newsgist.v1.ModelService"];
+pub const SERVICE_NAMES: [&str; 3] = [
+    "newsgist.v1.SummarizerService",
+    "newsgist.v1.ModelService",
+    "newsgist.v1.DigestService",
+];
 
 /// Headroom over the body limit for the rest of a request (title, URL, options).
 const MESSAGE_OVERHEAD_BYTES: usize = 64 * 1024;
+
+/// Largest BuildDigest request (a whole feed in one message); larger feeds go over
+/// BuildDigestStream, one article per message.
+const DIGEST_MESSAGE_BYTES: usize = 256 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -96,6 +108,12 @@ pub async fn serve(
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip);
     let models = InterceptedService::new(models, require_key.clone());
+    let digests = DigestServiceServer::new(digest::Digests(Arc::clone(&service)))
+        .max_decoding_message_size(DIGEST_MESSAGE_BYTES.max(max_message))
+        .max_encoding_message_size(DIGEST_MESSAGE_BYTES.max(max_message))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip);
+    let digests = InterceptedService::new(digests, summarizer::Edge(require_key.clone()));
     // Reflection describes the API: it follows the keys. Health stays open to probes unless
     // --auth-health.
     let reflection_v1 = InterceptedService::new(reflection_v1, require_key.clone());
@@ -110,7 +128,8 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(summarizer)
-        .add_service(models);
+        .add_service(models)
+        .add_service(digests);
     let stopped = async {
         let _ = stop_rx.await;
     };

@@ -44,8 +44,13 @@ impl Interceptor for Edge {
     }
 }
 
+/// When a call arrived (now, for a call the interceptor did not see).
+pub(super) fn arrival<T>(request: &Request<T>) -> Instant {
+    request.extensions().get::<Arrival>().map_or_else(Instant::now, |a| a.0)
+}
+
 /// The key a call was made with, for its log lines ("-" on an open server).
-fn key_name<T>(request: &Request<T>) -> String {
+pub(super) fn key_name<T>(request: &Request<T>) -> String {
     request
         .extensions()
         .get::<KeyName>()
@@ -53,7 +58,7 @@ fn key_name<T>(request: &Request<T>) -> String {
 }
 
 /// The caller's timeout, less the margin that lets our answer beat tonic's timer.
-fn caller_timeout(metadata: &MetadataMap) -> Option<Duration> {
+pub(super) fn caller_timeout(metadata: &MetadataMap) -> Option<Duration> {
     let value = metadata.get("grpc-timeout")?.to_str().ok()?;
     parse_grpc_timeout(value).map(|t| t.saturating_sub(DEADLINE_MARGIN))
 }
@@ -122,8 +127,7 @@ impl SummarizerService for Summarizer {
         &self,
         request: Request<pb::SummarizeRequest>,
     ) -> Result<Response<pb::SummarizeResponse>, Status> {
-        let arrived = request.extensions().get::<Arrival>().map_or_else(Instant::now, |a| a.0);
-        let deadline = self.0.deadline(arrived, caller_timeout(request.metadata()));
+        let deadline = self.0.deadline(arrival(&request), caller_timeout(request.metadata()));
         let span = tracing::info_span!("grpc", key = %key_name(&request));
         let result = self
             .summarize_one(request.into_inner(), deadline)

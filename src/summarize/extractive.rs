@@ -391,7 +391,9 @@ fn dense_dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-fn sparse_dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
+/// Dot product of two sparse vectors sorted by term (any term id type; story clustering
+/// uses hashed terms).
+pub fn sparse_dot<T: Ord>(a: &[(T, f32)], b: &[(T, f32)]) -> f32 {
     let (mut i, mut j, mut s) = (0, 0, 0.0);
     while i < a.len() && j < b.len() {
         match a[i].0.cmp(&b[j].0) {
@@ -419,10 +421,11 @@ fn inverse_document_frequency(counts: &[Vec<(u32, f32)>], vocab: usize) -> Vec<f
     df.iter().map(|&d| (1.0 + n / d.max(1) as f32).ln()).collect()
 }
 
-fn unit(weights: impl Iterator<Item = (u32, f32)>) -> Vec<(u32, f32)> {
-    let v: Vec<(u32, f32)> = weights.collect();
+/// The vector scaled to unit length; empty when it is zero (or not finite).
+pub fn unit<T>(weights: impl Iterator<Item = (T, f32)>) -> Vec<(T, f32)> {
+    let v: Vec<(T, f32)> = weights.collect();
     let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
-    if norm > 0.0 {
+    if norm > 0.0 && norm.is_finite() {
         v.into_iter().map(|(t, w)| (t, w / norm)).collect()
     } else {
         Vec::new()
@@ -451,38 +454,18 @@ impl Vocabulary {
     /// (runs of letters and digits, stopwords included).
     fn term_counts(&mut self, text: &str) -> (Vec<(u32, f32)>, usize) {
         let mut terms: Vec<u32> = Vec::new();
-        let mut words = 0;
-        // Splitting on ASCII bytes is much cheaper than a Unicode class check
-        // per char; non-ASCII punctuation glued to a word is trimmed below.
-        let pieces = text.split(|c: char| c.is_ascii() && !c.is_ascii_alphanumeric() && c != '\'');
-        for raw in pieces {
-            let raw = raw.trim_matches(|c: char| !c.is_alphanumeric());
-            let raw = raw.strip_suffix("'s").or_else(|| raw.strip_suffix("’s")).unwrap_or(raw);
-            if raw.is_empty() {
-                continue;
-            }
-            words += 1;
-            self.word.clear();
-            if raw.is_ascii() {
-                self.word.push_str(raw);
-                self.word.make_ascii_lowercase();
-            } else {
-                self.word.extend(raw.chars().flat_map(char::to_lowercase));
-            }
-            if STOPWORD_SET.contains(self.word.as_str()) {
-                continue;
-            }
-            let stem = stem(&self.word);
-            let id = match self.ids.get(stem) {
+        let ids = &mut self.ids;
+        let words = for_each_content_stem(text, &mut self.word, |stem| {
+            let id = match ids.get(stem) {
                 Some(&id) => id,
                 None => {
-                    let id = self.ids.len() as u32;
-                    self.ids.insert(stem.to_owned(), id);
+                    let id = ids.len() as u32;
+                    ids.insert(stem.to_owned(), id);
                     id
                 }
             };
             terms.push(id);
-        }
+        });
         terms.sort_unstable();
         let mut counts: Vec<(u32, f32)> = Vec::with_capacity(terms.len());
         for t in terms {
@@ -493,6 +476,37 @@ impl Vocabulary {
         }
         (counts, words)
     }
+}
+
+/// Calls `stem_of` with the stemmed, lowercased content word of each word of `text` (stopwords
+/// skipped), using `scratch` as its buffer; returns the number of words (runs of letters and
+/// digits, stopwords included). The one definition of a "term", shared with story clustering
+/// (`digest`), so that summaries and stories weigh the same words.
+pub fn for_each_content_stem(text: &str, scratch: &mut String, mut stem_of: impl FnMut(&str)) -> usize {
+    let mut words = 0;
+    // Splitting on ASCII bytes is much cheaper than a Unicode class check
+    // per char; non-ASCII punctuation glued to a word is trimmed below.
+    let pieces = text.split(|c: char| c.is_ascii() && !c.is_ascii_alphanumeric() && c != '\'');
+    for raw in pieces {
+        let raw = raw.trim_matches(|c: char| !c.is_alphanumeric());
+        let raw = raw.strip_suffix("'s").or_else(|| raw.strip_suffix("’s")).unwrap_or(raw);
+        if raw.is_empty() {
+            continue;
+        }
+        words += 1;
+        scratch.clear();
+        if raw.is_ascii() {
+            scratch.push_str(raw);
+            scratch.make_ascii_lowercase();
+        } else {
+            scratch.extend(raw.chars().flat_map(char::to_lowercase));
+        }
+        if STOPWORD_SET.contains(scratch.as_str()) {
+            continue;
+        }
+        stem_of(stem(scratch));
+    }
+    words
 }
 
 /// A small multiplicative hasher for short words: the vocabulary is private

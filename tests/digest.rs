@@ -341,9 +341,9 @@ async fn abstractive_story_summaries_come_from_the_configured_model() {
     let model = common::fixture("bart-tiny");
     let server = TestServer::start(&["--model-dir", &model]).await;
     let mut client = DigestServiceClient::new(server.channel().await);
-    let article = |id: &str, body: &str| pb::Article {
+    let article = |id: &str, title: &str, body: &str| pb::Article {
         id: id.into(),
-        title: "Harbour bridge to close".into(),
+        title: title.into(),
         body: body.into(),
         ..pb::Article::default()
     };
@@ -356,10 +356,12 @@ async fn abstractive_story_summaries_come_from_the_configured_model() {
             articles: vec![
                 article(
                     "a",
+                    "Harbour bridge to close",
                     "The council voted on Tuesday to close the harbour bridge for two years of repairs.",
                 ),
                 article(
                     "b",
+                    "Floods in the valley",
                     "Heavy rain flooded homes in the valley overnight and schools were closed.",
                 ),
             ],

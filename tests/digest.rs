@@ -334,3 +334,46 @@ fn the_cli_lists_every_story_and_renders_a_small_email() {
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent.jsonl"));
 }
+
+#[cfg(feature = "torch")]
+#[tokio::test]
+async fn abstractive_story_summaries_come_from_the_configured_model() {
+    let model = common::fixture("bart-tiny");
+    let server = TestServer::start(&["--model-dir", &model]).await;
+    let mut client = DigestServiceClient::new(server.channel().await);
+    let article = |id: &str, title: &str, body: &str| pb::Article {
+        id: id.into(),
+        title: title.into(),
+        body: body.into(),
+        ..pb::Article::default()
+    };
+    let digest = client
+        .build_digest(pb::BuildDigestRequest {
+            options: Some(pb::DigestOptions {
+                outputs: vec![pb::DigestOutput::Abstractive as i32],
+                ..pb::DigestOptions::default()
+            }),
+            articles: vec![
+                article(
+                    "a",
+                    "Harbour bridge to close",
+                    "The council voted on Tuesday to close the harbour bridge for two years of repairs.",
+                ),
+                article(
+                    "b",
+                    "Floods in the valley",
+                    "Heavy rain flooded homes in the valley overnight and schools were closed.",
+                ),
+            ],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .digest
+        .unwrap();
+    assert_eq!(digest.stories.len(), 2);
+    for story in &digest.stories {
+        let abstractive = story.abstractive.as_ref().expect("an abstractive summary per story");
+        assert_eq!(abstractive.model_id, "bart-tiny");
+    }
+}

@@ -49,13 +49,16 @@ impl SentenceVerdict {
 /// is cut off and the rest kept.
 static PREFIX: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"^(?:",
+        r"^(?:(?:",
         r"Share this with.{0,120}?Copy this link",
+        r"|(?:Skip Ad\s+)?Ad Loading\.*(?:\s*x\s+Embed\s+x\s+Share)?",
+        r"|Media caption\b",
+        r"|(?:Image|Picture) copyright\s+[^.]{1,60}?\s+(?:Image|Picture) caption\b",
         r"|Media playback is (?:not supported|unsupported) on (?:this|your) device",
         r"|Scroll down for (?:the )?video",
         r"|(?:[A-Z][\w.,' -]{0,40})?\((?:CNN|AP|Reuters|AFP)\)\s*(?:--|—|-)?",
         r"|(?:Image|Picture) (?:copyright|caption)\s+[^.]{0,60}?(?:Images|PA|Reuters|AFP|BBC)\b",
-        r")\s*",
+        r")\s*)+",
     ))
     .expect("valid prefix regex")
 });
@@ -177,6 +180,19 @@ mod tests {
     fn share_bar_prefix_is_cut_but_sentence_kept() {
         let text = "Share this withEmailFacebookTwitterCopy this linkCuadrilla said drilling stopped.";
         assert_eq!(kinds(text), vec![("Cuadrilla said drilling stopped.", None)]);
+    }
+
+    #[test]
+    fn video_player_and_picture_credits_glued_to_a_sentence_are_cut() {
+        let text = "Skip Ad Ad Loading... x Embed x Share President Obama met Donald Trump. \
+                    Image copyright The Paper Image caption Rescuers dug through the night.";
+        assert_eq!(
+            kinds(text),
+            vec![
+                ("President Obama met Donald Trump.", None),
+                ("Rescuers dug through the night.", None)
+            ]
+        );
     }
 
     #[test]

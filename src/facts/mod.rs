@@ -19,6 +19,9 @@
 mod clause;
 mod place;
 pub mod timex;
+mod tuning;
+
+pub use tuning::Tuning;
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -36,13 +39,6 @@ use crate::{
 
 /// Body sentences analysed after the headline: the lead carries the main event.
 const LEAD_SENTENCES: usize = 5;
-
-/// Lead sentences searched for the headline's time: further down, dates tend to be
-/// background ("the letter of October 28").
-const TIME_CONTEXT: usize = 3;
-
-/// Lead sentences searched for the headline's place.
-const PLACE_CONTEXT: usize = LEAD_SENTENCES;
 
 /// Body bytes searched when expanding a surname to a full name.
 const NAME_WINDOW: usize = 6000;
@@ -265,6 +261,18 @@ pub fn extract_with(
     max: usize,
     names: Option<&dyn NamedEntities>,
 ) -> Vec<KeyFact> {
+    extract_tuned(article, anchor, max, names, &Tuning::SHIPPED)
+}
+
+/// Like [`extract_with`], weighing the evidence with `tuning` (for tuning and evaluating
+/// the weights; the service uses [`Tuning::SHIPPED`]).
+pub fn extract_tuned(
+    article: &Article,
+    anchor: NaiveDateTime,
+    max: usize,
+    names: Option<&dyn NamedEntities>,
+    tuning: &Tuning,
+) -> Vec<KeyFact> {
     if max == 0 {
         return Vec::new();
     }
@@ -326,7 +334,7 @@ pub fn extract_with(
                 let surname = who.as_ref().and_then(|w| w.text.split_whitespace().last());
                 let about_subject =
                     |c: &&Analysed| surname.is_some_and(|n| c.unit.text[c.unit.range.clone()].contains(n));
-                context(TIME_CONTEXT)
+                context(tuning.time_context)
                     .find_map(Analysed::day_expression)
                     .or_else(|| {
                         context(LEAD_SENTENCES)
@@ -339,7 +347,7 @@ pub fn extract_with(
         });
         let where_ = a.place().or_else(|| {
             main.then(|| {
-                let mut lead = context(PLACE_CONTEXT);
+                let mut lead = context(tuning.place_context);
                 lead.next()
                     .and_then(Analysed::place)
                     .or_else(|| place::dateline(body).map(|r| place_field(Field::Body, body, r)))
@@ -355,7 +363,7 @@ pub fn extract_with(
             evidence: a.field(a.unit.range.clone()),
             confidence: 0.0,
         };
-        let score = score(&fact, &a.unit, body);
+        let score = score(&fact, &a.unit, body, tuning);
         scored.push((score, fact));
     }
     scored.sort_by(|x, y| y.0.total_cmp(&x.0));
@@ -493,11 +501,11 @@ fn full_name(body: &str, surname: &str) -> Option<Range<usize>> {
 
 /// Rank of a tuple: headline first, then lead order; tuples whose sentence also states a
 /// time and place, and subjects the article keeps naming, rise.
-fn score(fact: &KeyFact, unit: &Unit, body: &str) -> f32 {
+fn score(fact: &KeyFact, unit: &Unit, body: &str, tuning: &Tuning) -> f32 {
     let position = if unit.headline {
         1.0
     } else {
-        0.8 * 0.9f32.powi(unit.position as i32)
+        tuning.lead_weight * tuning.lead_decay.powi(unit.position as i32)
     };
     // Only what the tuple's own sentence states counts (or, for a headline, its lead); a
     // publication-day fallback states nothing.
@@ -518,7 +526,8 @@ fn score(fact: &KeyFact, unit: &Unit, body: &str) -> f32 {
         .and_then(|w| w.text.split_whitespace().last())
         .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
         .map_or(0.0, |w| (body.matches(w).count().min(5) as f32) / 5.0);
-    position * (0.8 + 0.1 * filled) + 0.1 * salience - if fact.who.is_none() { 0.3 } else { 0.0 }
+    position * (0.8 + tuning.filled_weight * filled) + tuning.salience_weight * salience
+        - if fact.who.is_none() { tuning.no_who_penalty } else { 0.0 }
 }
 
 /// Two tuples about the same thing: same subject and same verb.

@@ -11,6 +11,7 @@ pub mod conllu;
 pub mod entities;
 pub(crate) mod features;
 pub mod parser;
+pub mod places;
 pub(crate) mod perceptron;
 pub mod tagger;
 pub mod tokenize;

@@ -91,6 +91,24 @@ fn candidates() -> Vec<Tuning> {
             });
         }
     }
+    for min_agency in 0..=3 {
+        for weak_who_lead in [1, 2, 3] {
+            push(Tuning {
+                min_agency,
+                weak_who_lead,
+                ..base
+            });
+        }
+    }
+    for modifier_places in [false, true] {
+        for lexicon_lead in [false, true] {
+            push(Tuning {
+                modifier_places,
+                lexicon_lead,
+                ..base
+            });
+        }
+    }
     for penalty in [0.0, 0.1, 0.3, 0.5] {
         push(Tuning {
             no_who_penalty: penalty,

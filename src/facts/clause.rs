@@ -56,6 +56,15 @@ const MEDIA_SUBJECTS: &[&str] = &[
 /// Question words: a headline subject never contains one.
 const WH_WORDS: &[&str] = &["what", "why", "how", "who", "whom", "whose", "which", "where", "when"];
 
+/// Words of a quantity with no noun ("At least three", "Dozens", "More than 100"): a
+/// number of something is not an agent.
+const QUANTITY_WORDS: &[&str] = &[
+    "at", "least", "most", "more", "than", "about", "some", "nearly", "almost", "over", "up", "to", "around",
+    "dozens", "hundreds", "thousands", "millions", "scores", "several", "many", "few", "one", "two", "three",
+    "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty", "fifty", "hundred",
+    "thousand", "million", "billion", "a", "another", "all", "both",
+];
+
 /// Personal pronouns that refer back to a person named earlier.
 pub(crate) const PERSON_PRONOUNS: &[&str] = &["he", "she", "him", "her"];
 
@@ -161,7 +170,10 @@ impl<'a> View<'a> {
         if i == 0 && self.first_word_name {
             return true;
         }
-        if self.title_case || (i == 0 && !self.is_all_caps(i)) {
+        // A headline segment's first word ("Storm season: Race to ...") is capitalised as
+        // a sentence's first word is.
+        let initial = i == 0 || matches!(self.word(i - 1), ":" | "|" | "–" | "—" | "--");
+        if self.title_case || (initial && !self.is_all_caps(i)) {
             return self.upos(i) == Upos::Propn && self.is_capitalised(i);
         }
         self.is_capitalised(i) && !matches!(self.upos(i), Upos::Pron | Upos::Det | Upos::Adp | Upos::Cconj)
@@ -583,6 +595,40 @@ impl<'a> View<'a> {
             .count()
             % 2
             == 1
+    }
+
+    /// How much the phrase at tokens `r` reads as an agent, the `who` of an event: 3 a
+    /// named person or organisation; 2 another name, or a person, organisation or place
+    /// mention ("the boy", "rescuers"); 1 a plural noun phrase ("Angry fans"); 0 anything
+    /// else: a quantity alone ("Twelve", "At least three"), an event or a thing ("Race",
+    /// "Seattle shooting").
+    pub fn agency(&self, r: &Range<usize>) -> u8 {
+        let Some(last) = r.clone().rev().find(|&i| !self.is_punct(i)) else {
+            return 0;
+        };
+        if self.is_quantity(r) {
+            return 0;
+        }
+        let kind = self.entity_at(&self.bytes(r)).map(|e| e.kind);
+        let agent_kind = matches!(kind, Some(EntityKind::Person | EntityKind::Organization));
+        // The tagger's other types are too unsure on a name to count against it, except an
+        // event ("Seattle shooting").
+        let named = !self.name_runs(r.clone()).is_empty() && kind != Some(EntityKind::Event);
+        match (agent_kind, named) {
+            (true, true) => 3,
+            (true, false) | (false, true) => 2,
+            _ if kind == Some(EntityKind::Place) => 2,
+            _ if self.lower[last].ends_with('s') && matches!(self.upos(last), Upos::Noun | Upos::Propn) => 1,
+            _ => 0,
+        }
+    }
+
+    /// The phrase at tokens `r` is a number or quantity alone ("Twelve", "At least three").
+    pub fn is_quantity(&self, r: &Range<usize>) -> bool {
+        // The tagger's NUM alone does not make a number ("Toblerone" has been one).
+        r.clone()
+            .filter(|&i| !self.is_punct(i))
+            .all(|i| self.lower[i].starts_with(|c: char| c.is_ascii_digit()) || QUANTITY_WORDS.contains(&self.lower[i].as_str()))
     }
 
     /// The sentence's first personal name mention (for resolving later pronouns).

@@ -236,7 +236,31 @@ impl Analysed<'_> {
     fn place(&self) -> Option<FactField> {
         let v = self.view();
         let run = place::locative(&v, 0..v.len())?;
-        Some(place_field(self.unit.field, self.unit.text, v.bytes(&run)))
+        Some(self.field_place(v.bytes(&run)))
+    }
+
+    /// The first name the place lexicon knows in the sentence, whatever its role.
+    fn named_place(&self) -> Option<FactField> {
+        let v = self.view();
+        let run = place::named_place(&v, 0..v.len())?;
+        Some(self.field_place(v.bytes(&run)))
+    }
+
+    /// A demonym in the sentence ("Dutch"), as bytes, and its country's ISO code.
+    fn demonym(&self) -> Option<(Range<usize>, &'static str)> {
+        let v = self.view();
+        place::demonym(&v, 0..v.len()).map(|(run, iso)| (v.bytes(&run), iso))
+    }
+
+    /// A place of country `iso` in the sentence.
+    fn place_in_country(&self, iso: &str) -> Option<FactField> {
+        let v = self.view();
+        let run = place::place_in_country(&v, 0..v.len(), iso)?;
+        Some(self.field_place(v.bytes(&run)))
+    }
+
+    fn field_place(&self, bytes: Range<usize>) -> FactField {
+        place_field(self.unit.field, self.unit.text, bytes)
     }
 }
 
@@ -316,17 +340,33 @@ pub fn extract_tuned(
             }
             continue;
         };
-        let who_bytes = v.bytes(&p.who);
-        let who = resolve_who(a, &v, who_bytes, body, last_person.as_ref());
+        // The first tuple is the main event's: it may borrow who, time and place from the lead.
+        let main = scored.is_empty();
+        let context = |n| analysed.iter().skip(1).filter(|c| !c.unit.headline).take(n);
+        let agency = v.agency(&p.who);
+        let quantity = v.is_quantity(&p.who);
+        if std::env::var("KF_DEBUG").is_ok() {
+            let toks: Vec<String> = (0..v.len()).map(|i| format!("{}/{:?}", v.word(i), v.upos(i))).collect();
+            eprintln!("DEBUG headline={} who={:?} agency={agency} q={quantity} ents={:?} toks={}", a.unit.headline, &a.unit.text[v.bytes(&p.who)], a.sentence.entities.iter().map(|e| (&a.unit.text[e.range.clone()], e.kind)).collect::<Vec<_>>(), toks.join(" "));
+        }
+        let subject = || resolve_who(a, &v, v.bytes(&p.who), body, last_person.as_ref());
+        let who = if main && a.unit.headline && agency < tuning.min_agency {
+            // "Race to reach boy", "Five shot in Seattle": the lead names the agent.
+            context(tuning.weak_who_lead)
+                .find_map(|c| lead_agent(c, body, last_person.as_ref(), agency))
+                .unwrap_or_else(|| if quantity { None } else { subject() })
+        } else if quantity {
+            // "Twelve were hurt": a quantity alone is not the who.
+            None
+        } else {
+            subject()
+        };
         if let Some(name) = v.person_names().last() {
             last_person = Some(a.field(name));
         }
         if let Some(w) = who.as_ref().filter(|w| w.entity_type.as_deref() == Some("person")) {
             last_person = Some(w.clone());
         }
-        // The first tuple is the main event's: it may borrow time and place from the lead.
-        let main = scored.is_empty();
-        let context = |n| analysed.iter().skip(1).filter(|c| !c.unit.headline).take(n);
         let when = a.day_expression().or_else(|| {
             main.then(|| {
                 // Further down, only a sentence about the same subject dates the event:
@@ -347,11 +387,30 @@ pub fn extract_tuned(
         });
         let where_ = a.place().or_else(|| {
             main.then(|| {
+                // "Lyon metro strike": the headline names the place as a modifier.
+                let modifier = (a.unit.headline && tuning.modifier_places)
+                    .then(|| a.named_place())
+                    .flatten();
                 let mut lead = context(tuning.place_context);
-                lead.next()
-                    .and_then(Analysed::place)
+                modifier
+                    .or_else(|| lead.next().and_then(Analysed::place))
                     .or_else(|| place::dateline(body).map(|r| place_field(Field::Body, body, r)))
                     .or_else(|| lead.find_map(Analysed::place))
+                    .or_else(|| {
+                        // A place the lexicon knows anywhere in the lead ("UK shoppers").
+                        tuning
+                            .lexicon_lead
+                            .then(|| context(tuning.place_context).find_map(Analysed::named_place))
+                            .flatten()
+                    })
+                    .or_else(|| {
+                        // "Dutch embassy": the nationality stands for its country; a place
+                        // of that country in the lead is more precise.
+                        let (run, iso) = a.demonym()?;
+                        context(tuning.place_context)
+                            .find_map(|c| c.place_in_country(iso))
+                            .or_else(|| Some(a.field_place(run)))
+                    })
             })
             .flatten()
         });
@@ -403,7 +462,8 @@ fn publication_day(article: &Article) -> Option<FactField> {
 }
 
 /// Whether the capitalised first word of a sentence is a name: the article also writes it
-/// capitalised mid-sentence.
+/// capitalised mid-sentence, or after another word ("PA Toblerone lovers", a caption run
+/// into the text) and never in lower case.
 fn first_word_is_name(body: &str, text: &str, range: &Range<usize>) -> bool {
     let first = text[range.clone()]
         .split(|c: char| !c.is_alphanumeric())
@@ -412,19 +472,32 @@ fn first_word_is_name(body: &str, text: &str, range: &Range<usize>) -> bool {
     if first.len() < 2 || !first.chars().next().is_some_and(char::is_uppercase) {
         return false;
     }
-    body.match_indices(first).any(|(i, _)| {
+    let whole_word = |i: usize, len: usize| {
+        !body[..i].chars().last().is_some_and(char::is_alphanumeric)
+            && !body[i + len..].chars().next().is_some_and(char::is_alphanumeric)
+    };
+    let mut after_a_word = false;
+    for (i, _) in body.match_indices(first) {
+        if !whole_word(i, first.len()) {
+            continue;
+        }
         let before = body[..i].trim_end_matches(' ');
-        let after = body[i + first.len()..].chars().next();
-        before.len() < i
-            && before.chars().last().is_some_and(|c| c.is_lowercase() || c == ',')
-            && !after.is_some_and(char::is_alphanumeric)
-    })
+        let previous = before.chars().last().filter(|_| before.len() < i);
+        if previous.is_some_and(|c| c.is_lowercase() || c == ',') {
+            return true;
+        }
+        after_a_word |= previous.is_some_and(char::is_alphanumeric);
+    }
+    let lower = first.to_lowercase();
+    after_a_word && !body.match_indices(lower.as_str()).any(|(i, _)| whole_word(i, lower.len()))
 }
 
-/// A `where` slot over `range` of `text`, the article's `field`.
+/// A `where` slot over `range` of `text`, the article's `field`, normalised to the ISO code
+/// of its country when the place lexicon knows it.
 fn place_field(field: Field, text: &str, range: Range<usize>) -> FactField {
     let mut f = FactField::span(field, text, range);
     f.entity_type = Some(EntityKind::Place.as_str().to_string());
+    f.normalized = place::country_of(&f.text).map(str::to_string);
     f
 }
 
@@ -458,6 +531,14 @@ fn resolve_who(
         .filter(|k| matches!(k, EntityKind::Person | EntityKind::Organization | EntityKind::Place))
         .map(|k| k.as_str().to_string());
     Some(f)
+}
+
+/// The subject of lead sentence `c` as the headline's `who`, when it is more of an agent
+/// than the headline's own subject (of agency `than`, see [`View::agency`]).
+fn lead_agent(c: &Analysed, body: &str, last_person: Option<&FactField>, than: u8) -> Option<Option<FactField>> {
+    let v = c.view();
+    let p = v.parsed_predication().or_else(|| v.headline_predication())?;
+    (v.agency(&p.who) > than).then(|| resolve_who(c, &v, v.bytes(&p.who), body, last_person))
 }
 
 /// Byte range in `body` of the first "Given Surname" (optionally with a middle initial) for

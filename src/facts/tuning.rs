@@ -21,6 +21,17 @@ pub struct Tuning {
     pub salience_weight: f32,
     /// Rank lost by a tuple without a subject.
     pub no_who_penalty: f32,
+    /// A headline subject less of an agent than this (see `View::agency`: 0 a quantity or
+    /// a thing, 1 a plural noun, 2 a person, organisation or other name, 3 a named person or
+    /// organisation) gives way to a lead sentence's subject that is more of one.
+    pub min_agency: u8,
+    /// Lead sentences searched for that subject.
+    pub weak_who_lead: usize,
+    /// A place the lexicon knows that only modifies a noun in the headline ("Lyon metro
+    /// strike") is the main event's place, before the lead's.
+    pub modifier_places: bool,
+    /// Without a locative phrase or dateline, the first place the lexicon knows in the lead.
+    pub lexicon_lead: bool,
 }
 
 impl Tuning {
@@ -33,6 +44,10 @@ impl Tuning {
         filled_weight: 0.1,
         salience_weight: 0.1,
         no_who_penalty: 0.3,
+        min_agency: 1,
+        weak_who_lead: 2,
+        modifier_places: true,
+        lexicon_lead: true,
     };
 }
 

@@ -109,6 +109,21 @@ fn candidates() -> Vec<Tuning> {
             });
         }
     }
+    for further_sentences in [0, 5, 10, 20, 30] {
+        for topic_overlap in [1, 2, 3] {
+            push(Tuning {
+                further_sentences,
+                topic_overlap,
+                ..base
+            });
+        }
+    }
+    for min_slot_confidence in [0.3, 0.35, 0.4, 0.45, 0.5, 0.55] {
+        push(Tuning {
+            min_slot_confidence,
+            ..base
+        });
+    }
     for penalty in [0.0, 0.1, 0.3, 0.5] {
         push(Tuning {
             no_who_penalty: penalty,

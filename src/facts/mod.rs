@@ -17,6 +17,7 @@
 //! the article names their subject.
 
 mod clause;
+mod confidence;
 mod place;
 pub mod timex;
 mod tuning;
@@ -301,7 +302,8 @@ pub fn extract_tuned(
         return Vec::new();
     }
     let pipeline = Pipeline::embedded();
-    let analysed: Vec<Analysed> = units(article)
+    let (units, further) = units(article, tuning.further_sentences);
+    let analysed: Vec<Analysed> = units
         .into_iter()
         .map(|unit| {
             let mut sentence = pipeline.analyze(unit.text, unit.range.clone());
@@ -345,99 +347,194 @@ pub fn extract_tuned(
         let context = |n| analysed.iter().skip(1).filter(|c| !c.unit.headline).take(n);
         let agency = v.agency(&p.who);
         let quantity = v.is_quantity(&p.who);
-        if std::env::var("KF_DEBUG").is_ok() {
-            let toks: Vec<String> = (0..v.len()).map(|i| format!("{}/{:?}", v.word(i), v.upos(i))).collect();
-            eprintln!("DEBUG headline={} who={:?} agency={agency} q={quantity} ents={:?} toks={}", a.unit.headline, &a.unit.text[v.bytes(&p.who)], a.sentence.entities.iter().map(|e| (&a.unit.text[e.range.clone()], e.kind)).collect::<Vec<_>>(), toks.join(" "));
-        }
         let subject = || resolve_who(a, &v, v.bytes(&p.who), body, last_person.as_ref());
-        let who = if main && a.unit.headline && agency < tuning.min_agency {
+        let own_who = |w: Option<FactField>| w.map(|w| (w, confidence::WHO_BY_AGENCY[usize::from(agency.min(3))]));
+        let who_slot = if main && a.unit.headline && agency < tuning.min_agency {
             // "Race to reach boy", "Five shot in Seattle": the lead names the agent.
             context(tuning.weak_who_lead)
                 .find_map(|c| lead_agent(c, body, last_person.as_ref(), agency))
-                .unwrap_or_else(|| if quantity { None } else { subject() })
+                .map(|w| w.map(|w| (w, confidence::WHO_FROM_LEAD)))
+                .unwrap_or_else(|| if quantity { None } else { own_who(subject()) })
         } else if quantity {
             // "Twelve were hurt": a quantity alone is not the who.
             None
         } else {
-            subject()
+            own_who(subject())
         };
         if let Some(name) = v.person_names().last() {
             last_person = Some(a.field(name));
         }
-        if let Some(w) = who.as_ref().filter(|w| w.entity_type.as_deref() == Some("person")) {
+        if let Some((w, _)) = who_slot.as_ref().filter(|(w, _)| w.entity_type.as_deref() == Some("person")) {
             last_person = Some(w.clone());
         }
-        let when = a.day_expression().or_else(|| {
+        let stated = |f: Option<FactField>, c: f32| f.map(|f| (f, c));
+        let when = stated(a.day_expression(), confidence::WHEN_STATED).or_else(|| {
             main.then(|| {
                 // Further down, only a sentence about the same subject dates the event:
                 // "On a call on Saturday, Clinton said ...".
-                let surname = who.as_ref().and_then(|w| w.text.split_whitespace().last());
+                let surname = who_slot.as_ref().and_then(|(w, _)| w.text.split_whitespace().last());
                 let about_subject =
                     |c: &&Analysed| surname.is_some_and(|n| c.unit.text[c.unit.range.clone()].contains(n));
-                context(tuning.time_context)
-                    .find_map(Analysed::day_expression)
-                    .or_else(|| {
+                stated(
+                    context(tuning.time_context).find_map(Analysed::day_expression),
+                    confidence::WHEN_LEAD,
+                )
+                .or_else(|| {
+                    stated(
                         context(LEAD_SENTENCES)
                             .filter(about_subject)
-                            .find_map(Analysed::day_expression)
-                    })
-                    .or_else(|| publication_day(article))
+                            .find_map(Analysed::day_expression),
+                        confidence::WHEN_ABOUT_SUBJECT,
+                    )
+                })
+                .or_else(|| {
+                    let day = event_day(body, &further, &topic_words(&a.unit.text[a.unit.range.clone()]), anchor, tuning);
+                    stated(day, confidence::WHEN_FURTHER)
+                })
+                .or_else(|| stated(publication_day(article), confidence::WHEN_PUBLISHED))
             })
             .flatten()
         });
-        let where_ = a.place().or_else(|| {
+        let own_place = a.place().map(|f| {
+            let known = place::country_of(&f.text).is_some();
+            let c = match (a.unit.headline, known) {
+                (true, true) => confidence::WHERE_HEADLINE_KNOWN,
+                (true, false) => confidence::WHERE_HEADLINE,
+                (false, _) => confidence::WHERE_OWN_SENTENCE,
+            };
+            (f, c)
+        });
+        let where_ = own_place.or_else(|| {
             main.then(|| {
                 // "Lyon metro strike": the headline names the place as a modifier.
                 let modifier = (a.unit.headline && tuning.modifier_places)
                     .then(|| a.named_place())
                     .flatten();
                 let mut lead = context(tuning.place_context);
-                modifier
-                    .or_else(|| lead.next().and_then(Analysed::place))
-                    .or_else(|| place::dateline(body).map(|r| place_field(Field::Body, body, r)))
-                    .or_else(|| lead.find_map(Analysed::place))
+                stated(modifier, confidence::WHERE_MODIFIER)
+                    .or_else(|| stated(lead.next().and_then(Analysed::place), confidence::WHERE_FIRST_LEAD))
+                    .or_else(|| {
+                        stated(
+                            place::dateline(body).map(|r| place_field(Field::Body, body, r)),
+                            confidence::WHERE_DATELINE,
+                        )
+                    })
+                    .or_else(|| stated(lead.find_map(Analysed::place), confidence::WHERE_LEAD))
                     .or_else(|| {
                         // A place the lexicon knows anywhere in the lead ("UK shoppers").
-                        tuning
+                        let known = tuning
                             .lexicon_lead
-                            .then(|| context(tuning.place_context).find_map(Analysed::named_place))
-                            .flatten()
+                            .then(|| context(tuning.place_context).find_map(Analysed::named_place));
+                        stated(known.flatten(), confidence::WHERE_LEXICON_LEAD)
                     })
                     .or_else(|| {
                         // "Dutch embassy": the nationality stands for its country; a place
                         // of that country in the lead is more precise.
                         let (run, iso) = a.demonym()?;
-                        context(tuning.place_context)
+                        let place = context(tuning.place_context)
                             .find_map(|c| c.place_in_country(iso))
-                            .or_else(|| Some(a.field_place(run)))
+                            .unwrap_or_else(|| a.field_place(run));
+                        Some((place, confidence::WHERE_DEMONYM))
                     })
             })
             .flatten()
         });
+        let what_confidence = if a.unit.headline {
+            confidence::WHAT_HEADLINE
+        } else {
+            confidence::WHAT_BODY
+        };
+        let slots = [
+            who_slot.as_ref().map(|s| s.1),
+            Some(what_confidence),
+            when.as_ref().map(|s| s.1),
+            where_.as_ref().map(|s| s.1),
+        ];
+        let (who, when, where_) = (keep(who_slot, tuning), keep(when, tuning), keep(where_, tuning));
         let fact = KeyFact {
             who,
             what: Some(a.field(v.bytes(&p.what))),
             when,
             where_,
             evidence: a.field(a.unit.range.clone()),
-            confidence: 0.0,
+            confidence: confidence::tuple(&slots, a.unit.headline),
         };
         let score = score(&fact, &a.unit, body, tuning);
         scored.push((score, fact));
     }
     scored.sort_by(|x, y| y.0.total_cmp(&x.0));
     let mut out: Vec<KeyFact> = Vec::new();
-    for (score, mut fact) in scored {
+    for (_, mut fact) in scored {
         if out.iter().any(|f| same_fact(f, &fact)) {
             continue;
         }
-        fact.confidence = score.clamp(0.0, 1.0);
+        // Ranked by how much a tuple looks like the main event; a later one is never
+        // surer than an earlier one.
+        if let Some(previous) = out.last() {
+            fact.confidence = fact.confidence.min(previous.confidence);
+        }
         out.push(fact);
         if out.len() == max {
             break;
         }
     }
     out
+}
+
+/// A slot found with confidence `c`, or nothing when `c` is below the tuning's floor: say
+/// less rather than be wrong.
+fn keep(slot: Option<(FactField, f32)>, tuning: &Tuning) -> Option<FactField> {
+    slot.filter(|(_, c)| *c >= tuning.min_slot_confidence).map(|(f, _)| f)
+}
+
+/// Content words of a headline, by their first letters ("fell down a deep well" -> "fell",
+/// "deep", "well"), so that "meeting" matches "meet" and "rescuers" "rescue".
+fn topic_words(headline: &str) -> Vec<String> {
+    headline
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 4 && !STOP_WORDS.contains(&w.to_lowercase().as_str()))
+        .map(|w| w.to_lowercase().chars().take(TOPIC_PREFIX).collect())
+        .collect()
+}
+
+/// Letters of a word that identify it across inflections, in [`topic_words`].
+const TOPIC_PREFIX: usize = 4;
+
+/// Function words that say nothing of an event.
+const STOP_WORDS: &[&str] = &[
+    "with", "from", "that", "this", "after", "before", "over", "into", "about", "their", "they", "have", "says",
+    "said", "will", "what", "when", "where", "while", "amid", "more", "than", "been", "were", "just",
+];
+
+/// Days an event is reported after: a date in a later sentence further back is background.
+const EVENT_AGE_DAYS: i64 = 7;
+
+/// The main event's day from a sentence after the lead (`further`, byte ranges of `body`)
+/// that shares at least `tuning.topic_overlap` of the headline's `topic` words: "The boy
+/// fell down the well on Sunday" dates "Boy trapped in well". Only a day in the week up to
+/// the publication `anchor`, and not a possessive ("Tuesday's election").
+fn event_day(body: &str, further: &[Range<usize>], topic: &[String], anchor: NaiveDateTime, tuning: &Tuning) -> Option<FactField> {
+    let anchor_day = anchor.date();
+    further.iter().find_map(|range| {
+        let text = &body[range.clone()];
+        let lower = text.to_lowercase();
+        let shared = topic.iter().filter(|t| lower.contains(t.as_str())).count();
+        if shared < tuning.topic_overlap {
+            return None;
+        }
+        timex::recognize(text, anchor).into_iter().find_map(|t| {
+            let iso = t.iso8601()?;
+            let day = chrono::NaiveDate::parse_from_str(iso.get(..10)?, "%Y-%m-%d").ok()?;
+            let after = &text[t.range.end..];
+            let recent = day <= anchor_day && (anchor_day - day).num_days() <= EVENT_AGE_DAYS;
+            if !recent || after.starts_with("'s") || after.starts_with("’s") {
+                return None;
+            }
+            let mut field = FactField::span(Field::Body, body, t.range.start + range.start..t.range.end + range.start);
+            field.normalized = Some(iso);
+            Some(field)
+        })
+    })
 }
 
 /// The publication day as the main event's `when`, for an article whose headline and lead
@@ -625,9 +722,11 @@ fn same_fact(a: &KeyFact, b: &KeyFact) -> bool {
 }
 
 /// The sentences facts are read from: the headline, then the body's first content
-/// sentences.
-fn units(article: &Article) -> Vec<Unit<'_>> {
+/// sentences; and the byte ranges of up to `further` content sentences after those, which
+/// are only searched for the main event's time.
+fn units(article: &Article, further: usize) -> (Vec<Unit<'_>>, Vec<Range<usize>>) {
     let mut out = Vec::new();
+    let mut rest = Vec::new();
     let title = article.title.as_str();
     let trimmed = title.trim();
     if !trimmed.is_empty() {
@@ -657,6 +756,14 @@ fn units(article: &Article) -> Vec<Unit<'_>> {
         .map(|v| v.content);
     let mut position = 0;
     for range in content {
+        if position == LEAD_SENTENCES {
+            // Captions and fragments too: a caption often dates the event.
+            if rest.len() == further {
+                break;
+            }
+            rest.push(range);
+            continue;
+        }
         // A pasted article's first line without closing punctuation is its headline.
         let headline = out.is_empty() && is_headline_line(body, &range);
         // Elsewhere, text that does not end like a sentence is a caption or a fragment.
@@ -673,11 +780,8 @@ fn units(article: &Article) -> Vec<Unit<'_>> {
         if !headline {
             position += 1;
         }
-        if position == LEAD_SENTENCES {
-            break;
-        }
     }
-    out
+    (out, rest)
 }
 
 /// A line of its own that does not end like a sentence.

@@ -32,6 +32,12 @@ pub struct Tuning {
     pub modifier_places: bool,
     /// Without a locative phrase or dateline, the first place the lexicon knows in the lead.
     pub lexicon_lead: bool,
+    /// Content sentences after the lead searched for the main event's day (0: none).
+    pub further_sentences: usize,
+    /// Headline words such a sentence must share to be about the main event.
+    pub topic_overlap: usize,
+    /// Slots found with less confidence than this (see `confidence.rs`) are left empty.
+    pub min_slot_confidence: f32,
 }
 
 impl Tuning {
@@ -39,8 +45,8 @@ impl Tuning {
     pub const SHIPPED: Tuning = Tuning {
         time_context: 3,
         place_context: 5,
-        lead_weight: 0.8,
-        lead_decay: 0.9,
+        lead_weight: 0.6,
+        lead_decay: 1.0,
         filled_weight: 0.1,
         salience_weight: 0.1,
         no_who_penalty: 0.3,
@@ -48,6 +54,9 @@ impl Tuning {
         weak_who_lead: 2,
         modifier_places: true,
         lexicon_lead: true,
+        further_sentences: 20,
+        topic_overlap: 1,
+        min_slot_confidence: 0.0,
     };
 }
 

@@ -70,8 +70,14 @@ fn candidates() -> Vec<Tuning> {
         }
     };
     for n in 1..=5 {
-        push(Tuning { time_context: n, ..base });
-        push(Tuning { place_context: n, ..base });
+        push(Tuning {
+            time_context: n,
+            ..base
+        });
+        push(Tuning {
+            place_context: n,
+            ..base
+        });
     }
     for lead in [0.6, 0.7, 0.8, 0.9, 1.0] {
         for decay in [0.8, 0.9, 1.0] {
@@ -100,6 +106,10 @@ fn candidates() -> Vec<Tuning> {
             });
         }
     }
+    push(Tuning {
+        tagged_verbs_first: !base.tagged_verbs_first,
+        ..base
+    });
     for modifier_places in [false, true] {
         for lexicon_lead in [false, true] {
             push(Tuning {
@@ -109,7 +119,7 @@ fn candidates() -> Vec<Tuning> {
             });
         }
     }
-    for further_sentences in [0, 5, 10, 20, 30] {
+    for further_sentences in [0, 10, 20] {
         for topic_overlap in [1, 2, 3] {
             push(Tuning {
                 further_sentences,

@@ -178,9 +178,13 @@ def main():
         add(s["name"], "s", "US", 0, override=True)
     for iso, c in gc.get_countries().items():
         add(c["name"], "c", iso, c["population"] // 1000, override=True)
+        # "The Netherlands", "The Gambia": news drops the article as often as not.
+        if c["name"].startswith("The "):
+            add(c["name"][4:], "c", iso, c["population"] // 1000, override=True)
     for iso, names in COUNTRY_ALIASES.items():
         for n in names:
-            add(n, "a", iso, 0, override=True)
+            if entries.get(n, ("",))[0] != "c":
+                add(n, "a", iso, 0, override=True)
     for cont in gc.get_continents().values():
         add(cont["name"], "k", "", 0, override=True)
     for r in REGIONS:

@@ -67,6 +67,12 @@ def summary(rows_hits):
     return sum(hit) / 4, sum(f1) / 4
 
 
+def choice_score(rows_hits, wrong_cost):
+    """What a candidate is chosen by: mean hit@0.5, less wrong_cost times the share of wrong
+    answers."""
+    return summary(rows_hits)[0] - wrong_cost * wrong_share(rows_hits)
+
+
 def wrong_share(rows_hits):
     """Share (percent) of the scored slots that were answered and missed."""
     return 100 * sum(h.get("wrong", 0) for h in rows_hits) / max(1, sum(h["slots"] for h in rows_hits))
@@ -99,8 +105,7 @@ def main():
 
             def objective(n):
                 rows = [hits[n][str(g["id"])] for g in train]
-                hit, f1 = summary(rows)
-                return (round(hit - a.wrong_cost * wrong_share(rows), 6), round(f1, 6), -int(n))
+                return (round(choice_score(rows, a.wrong_cost), 6), round(summary(rows)[1], 6), -int(n))
 
             best = max((n for n, _ in grid), key=objective)
             gpath = os.path.join(tmp, "gold.jsonl")
@@ -127,8 +132,7 @@ def main():
                 calib.append((conf, hits[best][str(g["id"])]))
     def objective_all(n):
         rows = [hits[n][str(g["id"])] for g in gold]
-        hit, f1 = summary(rows)
-        return (round(hit - a.wrong_cost * wrong_share(rows), 6), round(f1, 6), -int(n))
+        return (round(choice_score(rows, a.wrong_cost), 6), round(summary(rows)[1], 6), -int(n))
 
     best_all = max((n for n, _ in grid), key=objective_all)
     print(f"\n== chosen on all {len(events)} events (what Tuning::SHIPPED should be): candidate {best_all}"

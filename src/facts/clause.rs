@@ -59,10 +59,49 @@ const WH_WORDS: &[&str] = &["what", "why", "how", "who", "whom", "whose", "which
 /// Words of a quantity with no noun ("At least three", "Dozens", "More than 100"): a
 /// number of something is not an agent.
 const QUANTITY_WORDS: &[&str] = &[
-    "at", "least", "most", "more", "than", "about", "some", "nearly", "almost", "over", "up", "to", "around",
-    "dozens", "hundreds", "thousands", "millions", "scores", "several", "many", "few", "one", "two", "three",
-    "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty", "fifty", "hundred",
-    "thousand", "million", "billion", "a", "another", "all", "both",
+    "at",
+    "least",
+    "most",
+    "more",
+    "than",
+    "about",
+    "some",
+    "nearly",
+    "almost",
+    "over",
+    "up",
+    "to",
+    "around",
+    "dozens",
+    "hundreds",
+    "thousands",
+    "millions",
+    "scores",
+    "several",
+    "many",
+    "few",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "twenty",
+    "fifty",
+    "hundred",
+    "thousand",
+    "million",
+    "billion",
+    "a",
+    "another",
+    "all",
+    "both",
 ];
 
 /// Personal pronouns that refer back to a person named earlier.
@@ -373,6 +412,25 @@ impl<'a> View<'a> {
 
     /// Predication read with headline rules, from the first segment that has one.
     pub fn headline_predication(&self) -> Option<Predication> {
+        self.headline_predication_with(false)
+    }
+
+    /// [`View::headline_predication`]; with `tagged_first`, a word the tagger calls a verb is
+    /// tried as the verb before the headline guesses ("-s" and "-ed" forms after a noun), so
+    /// that "Rescue efforts continue" is not split at "efforts".
+    pub fn headline_predication_with(&self, tagged_first: bool) -> Option<Predication> {
+        let tagged = |i: usize| {
+            matches!(self.upos(i), Upos::Verb | Upos::Aux)
+                && !self.lower[i].ends_with("ing")
+                && !(self.is_capitalised(i) && !self.title_case && !self.is_all_caps(i))
+        };
+        tagged_first
+            .then(|| self.headline_reading(&tagged))
+            .flatten()
+            .or_else(|| self.headline_reading(&|i| self.verb_like(i)))
+    }
+
+    fn headline_reading(&self, is_verb: &dyn Fn(usize) -> bool) -> Option<Predication> {
         self.segments().into_iter().find_map(|seg| {
             let mut start = seg.start;
             while start < seg.end && self.is_punct(start) {
@@ -391,7 +449,7 @@ impl<'a> View<'a> {
                     && self.upos(group + 1) == Upos::Verb
                     && !self.is_capitalised(group + 1);
                 let verb = if future { group + 1 } else { group };
-                if !future && !self.verb_like(verb) {
+                if !future && !is_verb(verb) {
                     continue;
                 }
                 let subject = start..group;
@@ -626,9 +684,9 @@ impl<'a> View<'a> {
     /// The phrase at tokens `r` is a number or quantity alone ("Twelve", "At least three").
     pub fn is_quantity(&self, r: &Range<usize>) -> bool {
         // The tagger's NUM alone does not make a number ("Toblerone" has been one).
-        r.clone()
-            .filter(|&i| !self.is_punct(i))
-            .all(|i| self.lower[i].starts_with(|c: char| c.is_ascii_digit()) || QUANTITY_WORDS.contains(&self.lower[i].as_str()))
+        r.clone().filter(|&i| !self.is_punct(i)).all(|i| {
+            self.lower[i].starts_with(|c: char| c.is_ascii_digit()) || QUANTITY_WORDS.contains(&self.lower[i].as_str())
+        })
     }
 
     /// The sentence's first personal name mention (for resolving later pronouns).

@@ -14,11 +14,55 @@ use crate::nlp::{EntityKind, Upos};
 /// Last words of organisation names: "in the Senate", "at Goldman Sachs Group" are no place
 /// unless the lexicon says so.
 const ORGANISATION_HEADS: &[&str] = &[
-    "party", "council", "ministry", "department", "agency", "bureau", "commission", "committee", "court",
-    "parliament", "congress", "senate", "police", "army", "navy", "university", "college", "bank", "company",
-    "corporation", "corp", "inc", "ltd", "plc", "group", "association", "union", "federation", "foundation",
-    "institute", "network", "times", "post", "news", "journal", "club", "fc", "united", "airways", "airlines",
-    "services", "office", "board", "authority", "organisation", "organization", "fund", "trust", "league",
+    "party",
+    "council",
+    "ministry",
+    "department",
+    "agency",
+    "bureau",
+    "commission",
+    "committee",
+    "court",
+    "parliament",
+    "congress",
+    "senate",
+    "police",
+    "army",
+    "navy",
+    "university",
+    "college",
+    "bank",
+    "company",
+    "corporation",
+    "corp",
+    "inc",
+    "ltd",
+    "plc",
+    "group",
+    "association",
+    "union",
+    "federation",
+    "foundation",
+    "institute",
+    "network",
+    "times",
+    "post",
+    "news",
+    "journal",
+    "club",
+    "fc",
+    "united",
+    "airways",
+    "airlines",
+    "services",
+    "office",
+    "board",
+    "authority",
+    "organisation",
+    "organization",
+    "fund",
+    "trust",
+    "league",
 ];
 
 /// Prepositions that place an event.
@@ -272,6 +316,41 @@ mod tests {
             Some("Baoding, Hebei province")
         );
         assert_eq!(place("She said it in a letter to the board."), None);
+    }
+
+    fn view_of<'a>(text: &'a str, s: &'a crate::nlp::Sentence) -> View<'a> {
+        View::new(text, s, Vec::new(), false)
+    }
+
+    #[test]
+    fn lexicon_places_stand_as_modifiers_and_demonyms_give_their_country() {
+        let text = "Lyon metro strike enters third day";
+        let s = Pipeline::embedded().analyze(text, 0..text.len());
+        let v = view_of(text, &s);
+        assert_eq!(named_place(&v, 0..v.len()).map(|r| &text[v.bytes(&r)]), Some("Lyon"));
+        let text = "The Dutch embassy in Quito was closed.";
+        let s = Pipeline::embedded().analyze(text, 0..text.len());
+        let v = view_of(text, &s);
+        assert_eq!(locative(&v, 0..v.len()).map(|r| &text[v.bytes(&r)]), Some("Quito"));
+        let (run, iso) = demonym(&v, 0..v.len()).expect("a demonym");
+        assert_eq!((&text[v.bytes(&run)], iso), ("Dutch", "NL"));
+        assert_eq!(country_of("Baoding, Hebei province"), Some("CN"));
+        assert_eq!(country_of("Quito"), Some("EC"));
+    }
+
+    #[test]
+    fn names_inside_longer_names_and_organisations_are_no_places() {
+        // "Washington" is part of a newspaper's name, "Clinton" of a person's.
+        let text = "Washington Post reporter interviews Hillary Clinton";
+        let s = Pipeline::embedded().analyze(text, 0..text.len());
+        let v = view_of(text, &s);
+        assert_eq!(named_place(&v, 0..v.len()), None);
+        assert_eq!(place("Officials met at the FBI to discuss the case."), None);
+        assert_eq!(place("The bill was debated in the Senate for hours."), None);
+        assert_eq!(
+            place("Protesters gathered in Paris on Sunday.").as_deref(),
+            Some("Paris")
+        );
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub struct Tuning {
     pub min_agency: u8,
     /// Lead sentences searched for that subject.
     pub weak_who_lead: usize,
+    /// A headline's verb is first sought among the words the tagger calls verbs, before the
+    /// headline guesses (see `View::headline_predication_with`).
+    pub tagged_verbs_first: bool,
     /// A place the lexicon knows that only modifies a noun in the headline ("Lyon metro
     /// strike") is the main event's place, before the lead's.
     pub modifier_places: bool,
@@ -50,8 +53,9 @@ impl Tuning {
         filled_weight: 0.1,
         salience_weight: 0.1,
         no_who_penalty: 0.3,
-        min_agency: 1,
-        weak_who_lead: 2,
+        min_agency: 3,
+        weak_who_lead: 1,
+        tagged_verbs_first: false,
         modifier_places: true,
         lexicon_lead: true,
         further_sentences: 20,

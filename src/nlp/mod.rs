@@ -11,8 +11,8 @@ pub mod conllu;
 pub mod entities;
 pub(crate) mod features;
 pub mod parser;
-pub mod places;
 pub(crate) mod perceptron;
+pub mod places;
 pub mod tagger;
 pub mod tokenize;
 

@@ -72,7 +72,8 @@ impl Gazetteer {
         let mut countries = HashMap::with_capacity(256);
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let mut cols = line.split('\t');
-            let (Some(surface), Some(kind), Some(country), Some(pop)) = (cols.next(), cols.next(), cols.next(), cols.next())
+            let (Some(surface), Some(kind), Some(country), Some(pop)) =
+                (cols.next(), cols.next(), cols.next(), cols.next())
             else {
                 continue;
             };
@@ -165,7 +166,10 @@ mod tests {
         assert_eq!((dutch.kind, dutch.country), (PlaceKind::Demonym, "NL"));
         assert_eq!(g.country_name("NL"), Some("Netherlands"));
         assert_eq!(g.lookup("Kenyan").map(|p| p.country), Some("KE"));
-        assert_eq!(g.lookup("UK").map(|p| (p.kind, p.country)), Some((PlaceKind::Country, "GB")));
+        assert_eq!(
+            g.lookup("UK").map(|p| (p.kind, p.country)),
+            Some((PlaceKind::Country, "GB"))
+        );
         assert_eq!(g.lookup("WASHINGTON").map(|p| p.country), Some("US"));
         assert_eq!(g.lookup("Quito").map(|p| p.country), Some("EC"));
         // A small town named like a person needs a locative phrase to count.

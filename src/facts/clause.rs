@@ -296,16 +296,19 @@ impl<'a> View<'a> {
     /// trained on running text, took for a noun.
     fn verb_like(&self, i: usize) -> bool {
         let w = self.lower[i].as_str();
-        let prev_nounish = self
-            .previous_word(i)
-            .is_some_and(|p| (self.noun_like(p) || self.upos(p) == Upos::Adj) && !self.is_possessive(p));
+        let prev_nounish = self.previous_word(i).is_some_and(|p| {
+            let noun = self.noun_like(p)
+                || self.upos(p) == Upos::Adj
+                || (self.upos(p) == Upos::Verb && self.compound_noun_before_verb(p));
+            noun && !self.is_possessive(p)
+        });
         if w.ends_with("ing") || self.is_punct(i) {
             return false;
         }
         let capital_name = self.is_capitalised(i) && !self.title_case && !self.is_all_caps(i);
         match self.upos(i) {
             Upos::Aux => return true,
-            Upos::Verb if !capital_name => return true,
+            Upos::Verb if !capital_name => return !self.compound_noun_before_verb(i),
             _ => {}
         }
         if !prev_nounish || capital_name || !w.chars().all(|c| c.is_alphabetic()) || w.len() < 4 {
@@ -323,6 +326,52 @@ impl<'a> View<'a> {
                 || (after_common_noun && self.base_verb(i + 1)));
         let plural_s = w.ends_with('s') && !["ss", "us", "is", "ics", "ous"].iter().any(|x| w.ends_with(x));
         (plural_s && i + 1 < self.len() && !next_is_verb) || (w.ends_with("ed") && w.len() >= 5)
+    }
+
+    /// Token `i`, which the tagger calls a verb, is a noun of the headline's subject, by
+    /// agreement with the verb after it: a bare form after a noun before an "-s" verb with
+    /// its object ("Peugeot deal boosts Mitsubishi", "Lyon metro strike enters"), or an
+    /// "-s" plural after a common noun before a bare verb the tagger also knows, with its
+    /// object ("Ad sales boost profit"; but "Toblerone sparks outrage", "Minister quits post").
+    fn compound_noun_before_verb(&self, i: usize) -> bool {
+        let w = self.lower[i].as_str();
+        let Some(p) = self.previous_word(i) else {
+            return false;
+        };
+        if !matches!(self.upos(p), Upos::Noun | Upos::Propn) || self.is_possessive(p) {
+            return false;
+        }
+        let lower_word =
+            |k: usize| self.lower[k].chars().all(char::is_alphabetic) && (self.title_case || !self.is_capitalised(k));
+        let with_object = |k: usize| {
+            k + 1 < self.len()
+                && matches!(
+                    self.upos(k + 1),
+                    Upos::Det | Upos::Adj | Upos::Noun | Upos::Propn | Upos::Num | Upos::Pron | Upos::Adp
+                )
+        };
+        let third_person = |k: usize| {
+            let v = self.lower[k].as_str();
+            v.ends_with('s')
+                && !v.ends_with("ss")
+                && v.len() >= 4
+                && lower_word(k)
+                && matches!(self.upos(k), Upos::Verb | Upos::Noun)
+                && with_object(k)
+        };
+        let bare = !w.ends_with('s') && !w.ends_with("ed");
+        if bare {
+            return (i + 1..self.len().min(i + 3)).any(third_person);
+        }
+        let next = i + 1;
+        let plural = w.ends_with('s') && !w.ends_with("ss");
+        plural
+            && !self.is_name_token(p)
+            && next < self.len()
+            && self.upos(next) == Upos::Verb
+            && !self.lower[next].ends_with('s')
+            && lower_word(next)
+            && with_object(next)
     }
 
     /// "Brits blame ...", "Trump and Obama meet ...": a bare base form after a plural or
@@ -362,7 +411,11 @@ impl<'a> View<'a> {
     /// A subject noun phrase in headline grammar: has a noun, no verb or clause word.
     fn subject_ok(&self, r: &Range<usize>) -> bool {
         // The head may be tagged an adjective: "UN chief warns ...".
-        let head_ok = |i: usize| self.noun_like(i) || self.upos(i) == Upos::Adj;
+        let head_ok = |i: usize| {
+            self.noun_like(i)
+                || self.upos(i) == Upos::Adj
+                || (self.upos(i) == Upos::Verb && self.compound_noun_before_verb(i))
+        };
         if !r.clone().rev().find(|&i| !self.is_quote(i)).is_some_and(head_ok) {
             return false;
         }
@@ -376,7 +429,8 @@ impl<'a> View<'a> {
             let verb = matches!(self.upos(i), Upos::Verb | Upos::Aux)
                 && !w.ends_with("ing")
                 && !w.ends_with("ed")
-                && !capital_name;
+                && !capital_name
+                && !self.compound_noun_before_verb(i);
             !(verb
                 || matches!(self.upos(i), Upos::Sconj)
                 || CLAUSE_BREAKS.contains(&w)
@@ -751,6 +805,18 @@ mod tests {
         let (who, what) = read("Wenger rules out new keeper", true).unwrap();
         assert_eq!(who, "Wenger");
         assert_eq!(what, "rules out new keeper");
+    }
+
+    #[test]
+    fn a_noun_the_tagger_calls_a_verb_stays_in_the_subject() {
+        for (headline, who, verb) in [
+            ("Peugeot deal boosts Mitsubishi", "Peugeot deal", "boosts"),
+            ("Lyon metro strike enters third day", "Lyon metro strike", "enters"),
+        ] {
+            let (got_who, what) = read(headline, true).unwrap_or_else(|| panic!("no reading of {headline}"));
+            assert_eq!(got_who, who, "{headline}");
+            assert!(what.starts_with(verb), "{headline}: {what}");
+        }
     }
 
     #[test]

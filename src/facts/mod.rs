@@ -17,8 +17,12 @@
 //! the article names their subject.
 
 mod clause;
+mod confidence;
 mod place;
 pub mod timex;
+mod tuning;
+
+pub use tuning::Tuning;
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -36,13 +40,6 @@ use crate::{
 
 /// Body sentences analysed after the headline: the lead carries the main event.
 const LEAD_SENTENCES: usize = 5;
-
-/// Lead sentences searched for the headline's time: further down, dates tend to be
-/// background ("the letter of October 28").
-const TIME_CONTEXT: usize = 3;
-
-/// Lead sentences searched for the headline's place.
-const PLACE_CONTEXT: usize = LEAD_SENTENCES;
 
 /// Body bytes searched when expanding a surname to a full name.
 const NAME_WINDOW: usize = 6000;
@@ -240,7 +237,32 @@ impl Analysed<'_> {
     fn place(&self) -> Option<FactField> {
         let v = self.view();
         let run = place::locative(&v, 0..v.len())?;
-        Some(place_field(self.unit.field, self.unit.text, v.bytes(&run)))
+        Some(self.field_place(v.bytes(&run)))
+    }
+
+    /// The first name the place lexicon knows in tokens `within` of the sentence, whatever
+    /// its role.
+    fn named_place(&self, within: Range<usize>) -> Option<FactField> {
+        let v = self.view();
+        let run = place::named_place(&v, within.start..within.end.min(v.len()))?;
+        Some(self.field_place(v.bytes(&run)))
+    }
+
+    /// A demonym in the sentence ("Dutch"), as bytes, and its country's ISO code.
+    fn demonym(&self) -> Option<(Range<usize>, &'static str)> {
+        let v = self.view();
+        place::demonym(&v, 0..v.len()).map(|(run, iso)| (v.bytes(&run), iso))
+    }
+
+    /// A place of country `iso` in the sentence.
+    fn place_in_country(&self, iso: &str) -> Option<FactField> {
+        let v = self.view();
+        let run = place::place_in_country(&v, 0..v.len(), iso)?;
+        Some(self.field_place(v.bytes(&run)))
+    }
+
+    fn field_place(&self, bytes: Range<usize>) -> FactField {
+        place_field(self.unit.field, self.unit.text, bytes)
     }
 }
 
@@ -265,11 +287,24 @@ pub fn extract_with(
     max: usize,
     names: Option<&dyn NamedEntities>,
 ) -> Vec<KeyFact> {
+    extract_tuned(article, anchor, max, names, &Tuning::SHIPPED)
+}
+
+/// Like [`extract_with`], weighing the evidence with `tuning` (for tuning and evaluating
+/// the weights; the service uses [`Tuning::SHIPPED`]).
+pub fn extract_tuned(
+    article: &Article,
+    anchor: NaiveDateTime,
+    max: usize,
+    names: Option<&dyn NamedEntities>,
+    tuning: &Tuning,
+) -> Vec<KeyFact> {
     if max == 0 {
         return Vec::new();
     }
     let pipeline = Pipeline::embedded();
-    let analysed: Vec<Analysed> = units(article)
+    let (units, further) = units(article, tuning.further_sentences);
+    let analysed: Vec<Analysed> = units
         .into_iter()
         .map(|unit| {
             let mut sentence = pipeline.analyze(unit.text, unit.range.clone());
@@ -298,7 +333,7 @@ pub fn extract_with(
     for a in &analysed {
         let v = a.view();
         let reading = if a.unit.headline {
-            v.headline_predication()
+            v.headline_predication_with(tuning.tagged_verbs_first)
         } else {
             v.parsed_predication().or_else(|| v.headline_predication())
         };
@@ -308,69 +343,234 @@ pub fn extract_with(
             }
             continue;
         };
-        let who_bytes = v.bytes(&p.who);
-        let who = resolve_who(a, &v, who_bytes, body, last_person.as_ref());
+        // The first tuple is the main event's: it may borrow who, time and place from the lead.
+        let main = scored.is_empty();
+        let context = |n| analysed.iter().skip(1).filter(|c| !c.unit.headline).take(n);
+        let agency = v.agency(&p.who);
+        let quantity = v.is_quantity(&p.who);
+        let subject = || resolve_who(a, &v, v.bytes(&p.who), body, last_person.as_ref());
+        let own_who = |w: Option<FactField>| w.map(|w| (w, confidence::WHO_BY_AGENCY[usize::from(agency.min(3))]));
+        let who_slot = if main && a.unit.headline && agency < tuning.min_agency {
+            // "Race to reach boy", "Five shot in Seattle": the lead names the agent.
+            context(tuning.weak_who_lead)
+                .find_map(|c| lead_agent(c, body, last_person.as_ref(), agency))
+                .map(|w| w.map(|w| (w, confidence::WHO_FROM_LEAD)))
+                .unwrap_or_else(|| if quantity { None } else { own_who(subject()) })
+        } else if quantity {
+            // "Twelve were hurt": a quantity alone is not the who.
+            None
+        } else {
+            own_who(subject())
+        };
         if let Some(name) = v.person_names().last() {
             last_person = Some(a.field(name));
         }
-        if let Some(w) = who.as_ref().filter(|w| w.entity_type.as_deref() == Some("person")) {
+        if let Some((w, _)) = who_slot
+            .as_ref()
+            .filter(|(w, _)| w.entity_type.as_deref() == Some("person"))
+        {
             last_person = Some(w.clone());
         }
-        // The first tuple is the main event's: it may borrow time and place from the lead.
-        let main = scored.is_empty();
-        let context = |n| analysed.iter().skip(1).filter(|c| !c.unit.headline).take(n);
-        let when = a.day_expression().or_else(|| {
+        let stated = |f: Option<FactField>, c: f32| f.map(|f| (f, c));
+        let when = stated(a.day_expression(), confidence::WHEN_STATED).or_else(|| {
             main.then(|| {
                 // Further down, only a sentence about the same subject dates the event:
                 // "On a call on Saturday, Clinton said ...".
-                let surname = who.as_ref().and_then(|w| w.text.split_whitespace().last());
+                let surname = who_slot.as_ref().and_then(|(w, _)| w.text.split_whitespace().last());
                 let about_subject =
                     |c: &&Analysed| surname.is_some_and(|n| c.unit.text[c.unit.range.clone()].contains(n));
-                context(TIME_CONTEXT)
-                    .find_map(Analysed::day_expression)
-                    .or_else(|| {
+                stated(
+                    context(tuning.time_context).find_map(Analysed::day_expression),
+                    confidence::WHEN_LEAD,
+                )
+                .or_else(|| {
+                    stated(
                         context(LEAD_SENTENCES)
                             .filter(about_subject)
-                            .find_map(Analysed::day_expression)
-                    })
-                    .or_else(|| publication_day(article))
+                            .find_map(Analysed::day_expression),
+                        confidence::WHEN_ABOUT_SUBJECT,
+                    )
+                })
+                .or_else(|| {
+                    let day = event_day(
+                        body,
+                        &further,
+                        &topic_words(&a.unit.text[a.unit.range.clone()]),
+                        anchor,
+                        tuning,
+                    );
+                    stated(day, confidence::WHEN_FURTHER)
+                })
+                .or_else(|| stated(publication_day(article), confidence::WHEN_PUBLISHED))
             })
             .flatten()
         });
-        let where_ = a.place().or_else(|| {
+        let own_place = a.place().map(|f| {
+            let known = place::country_of(&f.text).is_some();
+            let c = match (a.unit.headline, known) {
+                (true, true) => confidence::WHERE_HEADLINE_KNOWN,
+                (true, false) => confidence::WHERE_HEADLINE,
+                (false, _) => confidence::WHERE_OWN_SENTENCE,
+            };
+            (f, c)
+        });
+        let where_ = own_place.or_else(|| {
             main.then(|| {
-                let mut lead = context(PLACE_CONTEXT);
-                lead.next()
-                    .and_then(Analysed::place)
-                    .or_else(|| place::dateline(body).map(|r| place_field(Field::Body, body, r)))
-                    .or_else(|| lead.find_map(Analysed::place))
+                // "Lyon metro strike": the headline names the place as a modifier, in its
+                // main clause (not in "While the U.S. talks about election, UK outraged").
+                let clause = p.who.start.min(p.what.start)..p.what.end;
+                let modifier = (a.unit.headline && tuning.modifier_places)
+                    .then(|| a.named_place(clause))
+                    .flatten();
+                let mut lead = context(tuning.place_context);
+                stated(modifier, confidence::WHERE_MODIFIER)
+                    .or_else(|| stated(lead.next().and_then(Analysed::place), confidence::WHERE_FIRST_LEAD))
+                    .or_else(|| {
+                        stated(
+                            place::dateline(body).map(|r| place_field(Field::Body, body, r)),
+                            confidence::WHERE_DATELINE,
+                        )
+                    })
+                    .or_else(|| stated(lead.find_map(Analysed::place), confidence::WHERE_LEAD))
+                    .or_else(|| {
+                        // A place the lexicon knows anywhere in the lead ("UK shoppers").
+                        let known = tuning
+                            .lexicon_lead
+                            .then(|| context(tuning.place_context).find_map(|c| c.named_place(0..usize::MAX)));
+                        stated(known.flatten(), confidence::WHERE_LEXICON_LEAD)
+                    })
+                    .or_else(|| {
+                        // "Dutch embassy": the nationality stands for its country; a place
+                        // of that country in the lead is more precise.
+                        let (run, iso) = a.demonym()?;
+                        let place = context(tuning.place_context)
+                            .find_map(|c| c.place_in_country(iso))
+                            .unwrap_or_else(|| a.field_place(run));
+                        Some((place, confidence::WHERE_DEMONYM))
+                    })
             })
             .flatten()
         });
+        let what_confidence = if a.unit.headline {
+            confidence::WHAT_HEADLINE
+        } else {
+            confidence::WHAT_BODY
+        };
+        let slots = [
+            who_slot.as_ref().map(|s| s.1),
+            Some(what_confidence),
+            when.as_ref().map(|s| s.1),
+            where_.as_ref().map(|s| s.1),
+        ];
+        let (who, when, where_) = (keep(who_slot, tuning), keep(when, tuning), keep(where_, tuning));
         let fact = KeyFact {
             who,
             what: Some(a.field(v.bytes(&p.what))),
             when,
             where_,
             evidence: a.field(a.unit.range.clone()),
-            confidence: 0.0,
+            confidence: confidence::tuple(&slots, a.unit.headline),
         };
-        let score = score(&fact, &a.unit, body);
+        let score = score(&fact, &a.unit, body, tuning);
         scored.push((score, fact));
     }
     scored.sort_by(|x, y| y.0.total_cmp(&x.0));
     let mut out: Vec<KeyFact> = Vec::new();
-    for (score, mut fact) in scored {
+    for (_, mut fact) in scored {
         if out.iter().any(|f| same_fact(f, &fact)) {
             continue;
         }
-        fact.confidence = score.clamp(0.0, 1.0);
+        // Ranked by how much a tuple looks like the main event; a later one is never
+        // surer than an earlier one.
+        if let Some(previous) = out.last() {
+            fact.confidence = fact.confidence.min(previous.confidence);
+        }
         out.push(fact);
         if out.len() == max {
             break;
         }
     }
     out
+}
+
+/// A slot found with confidence `c`, or nothing when `c` is below the tuning's floor: say
+/// less rather than be wrong.
+fn keep(slot: Option<(FactField, f32)>, tuning: &Tuning) -> Option<FactField> {
+    slot.filter(|(_, c)| *c >= tuning.min_slot_confidence).map(|(f, _)| f)
+}
+
+/// Content words of a headline, by their first letters ("fell down a deep well" -> "fell",
+/// "deep", "well"), so that "meeting" matches "meet" and "rescuers" "rescue".
+fn topic_words(headline: &str) -> Vec<String> {
+    headline
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 4 && !STOP_WORDS.contains(&w.to_lowercase().as_str()))
+        .map(|w| w.to_lowercase().chars().take(TOPIC_PREFIX).collect())
+        .collect()
+}
+
+/// Letters of a word that identify it across inflections, in [`topic_words`].
+const TOPIC_PREFIX: usize = 4;
+
+/// Function words that say nothing of an event.
+const STOP_WORDS: &[&str] = &[
+    "with", "from", "that", "this", "after", "before", "over", "into", "about", "their", "they", "have", "says",
+    "said", "will", "what", "when", "where", "while", "amid", "more", "than", "been", "were", "just",
+];
+
+/// Words without which a sentence names no calendar day (weekdays, months, deictic days).
+static DAY_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\b(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\b|",
+        r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)[a-z]*\.?\b|",
+        r"\b(?:today|tonight|yesterday|tomorrow|ago)\b",
+    ))
+    .expect("valid regex")
+});
+
+/// Days an event is reported after: a date in a later sentence further back is background.
+const EVENT_AGE_DAYS: i64 = 7;
+
+/// The main event's day from a sentence after the lead (`further`, byte ranges of `body`)
+/// that shares at least `tuning.topic_overlap` of the headline's `topic` words: "The boy
+/// fell down the well on Sunday" dates "Boy trapped in well". Only a day in the week up to
+/// the publication `anchor`, and not a possessive ("Tuesday's election").
+fn event_day(
+    body: &str,
+    further: &[Range<usize>],
+    topic: &[String],
+    anchor: NaiveDateTime,
+    tuning: &Tuning,
+) -> Option<FactField> {
+    let anchor_day = anchor.date();
+    further.iter().find_map(|range| {
+        let text = &body[range.clone()];
+        // Recognising times is the costly part: most sentences name no day at all.
+        if !DAY_CUE.is_match(text) {
+            return None;
+        }
+        let lower = text.to_lowercase();
+        let shared = topic.iter().filter(|t| lower.contains(t.as_str())).count();
+        if shared < tuning.topic_overlap {
+            return None;
+        }
+        timex::recognize(text, anchor).into_iter().find_map(|t| {
+            let iso = t.iso8601()?;
+            let day = chrono::NaiveDate::parse_from_str(iso.get(..10)?, "%Y-%m-%d").ok()?;
+            let after = &text[t.range.end..];
+            let recent = day <= anchor_day && (anchor_day - day).num_days() <= EVENT_AGE_DAYS;
+            if !recent || after.starts_with("'s") || after.starts_with("’s") {
+                return None;
+            }
+            let mut field = FactField::span(
+                Field::Body,
+                body,
+                t.range.start + range.start..t.range.end + range.start,
+            );
+            field.normalized = Some(iso);
+            Some(field)
+        })
+    })
 }
 
 /// The publication day as the main event's `when`, for an article whose headline and lead
@@ -395,7 +595,8 @@ fn publication_day(article: &Article) -> Option<FactField> {
 }
 
 /// Whether the capitalised first word of a sentence is a name: the article also writes it
-/// capitalised mid-sentence.
+/// capitalised mid-sentence, or after another word ("PA Toblerone lovers", a caption run
+/// into the text) and never in lower case.
 fn first_word_is_name(body: &str, text: &str, range: &Range<usize>) -> bool {
     let first = text[range.clone()]
         .split(|c: char| !c.is_alphanumeric())
@@ -404,19 +605,35 @@ fn first_word_is_name(body: &str, text: &str, range: &Range<usize>) -> bool {
     if first.len() < 2 || !first.chars().next().is_some_and(char::is_uppercase) {
         return false;
     }
-    body.match_indices(first).any(|(i, _)| {
+    let whole_word = |i: usize, len: usize| {
+        !body[..i].chars().last().is_some_and(char::is_alphanumeric)
+            && !body[i + len..].chars().next().is_some_and(char::is_alphanumeric)
+    };
+    let mut after_a_word = false;
+    for (i, _) in body.match_indices(first) {
+        if !whole_word(i, first.len()) {
+            continue;
+        }
         let before = body[..i].trim_end_matches(' ');
-        let after = body[i + first.len()..].chars().next();
-        before.len() < i
-            && before.chars().last().is_some_and(|c| c.is_lowercase() || c == ',')
-            && !after.is_some_and(char::is_alphanumeric)
-    })
+        let previous = before.chars().last().filter(|_| before.len() < i);
+        if previous.is_some_and(|c| c.is_lowercase() || c == ',') {
+            return true;
+        }
+        after_a_word |= previous.is_some_and(char::is_alphanumeric);
+    }
+    let lower = first.to_lowercase();
+    after_a_word
+        && !body
+            .match_indices(lower.as_str())
+            .any(|(i, _)| whole_word(i, lower.len()))
 }
 
-/// A `where` slot over `range` of `text`, the article's `field`.
+/// A `where` slot over `range` of `text`, the article's `field`, normalised to the ISO code
+/// of its country when the place lexicon knows it.
 fn place_field(field: Field, text: &str, range: Range<usize>) -> FactField {
     let mut f = FactField::span(field, text, range);
     f.entity_type = Some(EntityKind::Place.as_str().to_string());
+    f.normalized = place::country_of(&f.text).map(str::to_string);
     f
 }
 
@@ -450,6 +667,14 @@ fn resolve_who(
         .filter(|k| matches!(k, EntityKind::Person | EntityKind::Organization | EntityKind::Place))
         .map(|k| k.as_str().to_string());
     Some(f)
+}
+
+/// The subject of lead sentence `c` as the headline's `who`, when it is more of an agent
+/// than the headline's own subject (of agency `than`, see [`View::agency`]).
+fn lead_agent(c: &Analysed, body: &str, last_person: Option<&FactField>, than: u8) -> Option<Option<FactField>> {
+    let v = c.view();
+    let p = v.parsed_predication().or_else(|| v.headline_predication())?;
+    (v.agency(&p.who) > than).then(|| resolve_who(c, &v, v.bytes(&p.who), body, last_person))
 }
 
 /// Byte range in `body` of the first "Given Surname" (optionally with a middle initial) for
@@ -493,11 +718,11 @@ fn full_name(body: &str, surname: &str) -> Option<Range<usize>> {
 
 /// Rank of a tuple: headline first, then lead order; tuples whose sentence also states a
 /// time and place, and subjects the article keeps naming, rise.
-fn score(fact: &KeyFact, unit: &Unit, body: &str) -> f32 {
+fn score(fact: &KeyFact, unit: &Unit, body: &str, tuning: &Tuning) -> f32 {
     let position = if unit.headline {
         1.0
     } else {
-        0.8 * 0.9f32.powi(unit.position as i32)
+        tuning.lead_weight * tuning.lead_decay.powi(unit.position as i32)
     };
     // Only what the tuple's own sentence states counts (or, for a headline, its lead); a
     // publication-day fallback states nothing.
@@ -518,7 +743,8 @@ fn score(fact: &KeyFact, unit: &Unit, body: &str) -> f32 {
         .and_then(|w| w.text.split_whitespace().last())
         .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
         .map_or(0.0, |w| (body.matches(w).count().min(5) as f32) / 5.0);
-    position * (0.8 + 0.1 * filled) + 0.1 * salience - if fact.who.is_none() { 0.3 } else { 0.0 }
+    position * (0.8 + tuning.filled_weight * filled) + tuning.salience_weight * salience
+        - if fact.who.is_none() { tuning.no_who_penalty } else { 0.0 }
 }
 
 /// Two tuples about the same thing: same subject and same verb.
@@ -535,9 +761,11 @@ fn same_fact(a: &KeyFact, b: &KeyFact) -> bool {
 }
 
 /// The sentences facts are read from: the headline, then the body's first content
-/// sentences.
-fn units(article: &Article) -> Vec<Unit<'_>> {
+/// sentences; and the byte ranges of up to `further` content sentences after those, which
+/// are only searched for the main event's time.
+fn units(article: &Article, further: usize) -> (Vec<Unit<'_>>, Vec<Range<usize>>) {
     let mut out = Vec::new();
+    let mut rest = Vec::new();
     let title = article.title.as_str();
     let trimmed = title.trim();
     if !trimmed.is_empty() {
@@ -567,6 +795,14 @@ fn units(article: &Article) -> Vec<Unit<'_>> {
         .map(|v| v.content);
     let mut position = 0;
     for range in content {
+        if position == LEAD_SENTENCES {
+            // Captions and fragments too: a caption often dates the event.
+            if rest.len() == further {
+                break;
+            }
+            rest.push(range);
+            continue;
+        }
         // A pasted article's first line without closing punctuation is its headline.
         let headline = out.is_empty() && is_headline_line(body, &range);
         // Elsewhere, text that does not end like a sentence is a caption or a fragment.
@@ -583,11 +819,8 @@ fn units(article: &Article) -> Vec<Unit<'_>> {
         if !headline {
             position += 1;
         }
-        if position == LEAD_SENTENCES {
-            break;
-        }
     }
-    out
+    (out, rest)
 }
 
 /// A line of its own that does not end like a sentence.
@@ -779,6 +1012,60 @@ mod tests {
     }
 
     #[test]
+    fn headline_place_that_only_modifies_a_noun_is_the_where() {
+        let a = article(
+            "Lyon metro strike enters third day",
+            "Commuters faced long queues as the walkout continued. Unions want higher pay.",
+        );
+        let top = &extract(&a, anchor(), 1)[0];
+        let place = top.where_.as_ref().expect("a place");
+        assert_eq!(place.text, "Lyon");
+        assert_eq!(place.normalized.as_deref(), Some("FR"));
+    }
+
+    #[test]
+    fn a_quantity_is_never_the_who() {
+        let a = article(
+            "At least three hurt as storm hits coast",
+            "At least three were hurt when the storm hit the coast. Fire crews rescued dozens of residents.",
+        );
+        for fact in extract(&a, anchor(), 5) {
+            let who = fact.who.as_ref().map(|w| w.text.to_lowercase());
+            assert!(
+                !matches!(who.as_deref(), Some("at least three") | Some("three")),
+                "{fact:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_day_stated_after_the_lead_beats_the_publication_day() {
+        let mut a = article(
+            "Boy trapped in well rescued",
+            "Rescuers worked through the night. Crews used heavy diggers. The family waited nearby. \
+             Officials praised the teams. Doctors said he was well. \
+             The boy had fallen into the well on Sunday while playing.",
+        );
+        a.published_at = Some(anchor().and_utc());
+        let when = extract(&a, anchor(), 1)[0].when.clone().expect("a when");
+        assert_eq!(when.text, "Sunday");
+        assert_eq!(when.normalized.as_deref(), Some("2021-03-07"));
+    }
+
+    #[test]
+    fn confidence_falls_with_the_evidence() {
+        let stated = article(
+            "Anna Berg opens new bridge in Springfield",
+            "Mayor Anna Berg opened the new river bridge in Springfield on Tuesday.",
+        );
+        let mut undated = article("Anna Berg opens new bridge", "The bridge cost 40 million dollars.");
+        undated.published_at = Some(anchor().and_utc());
+        let sure = extract(&stated, anchor(), 1)[0].confidence;
+        let unsure = extract(&undated, anchor(), 1)[0].confidence;
+        assert!(sure > unsure, "{sure} vs {unsure}");
+    }
+
+    #[test]
     fn later_sentence_about_the_subject_dates_the_headline() {
         let a = article(
             "Lopez quits committee",
@@ -820,11 +1107,22 @@ mod tests {
         );
         let facts = extract(&a, anchor(), 2);
         let who = facts[0].who.as_ref().unwrap();
-        let chars: Vec<char> = a.title.chars().collect();
+        assert_eq!(who.text, "José Núñez");
+        let field = match who.location.field {
+            Field::Title => &a.title,
+            Field::Body => &a.body,
+        };
+        let chars: Vec<char> = field.chars().collect();
         let got: String = chars[who.location.start as usize..who.location.end as usize]
             .iter()
             .collect();
         assert_eq!(got, who.text);
+        let place = facts[0].where_.as_ref().unwrap();
+        let title: Vec<char> = a.title.chars().collect();
+        let got: String = title[place.location.start as usize..place.location.end as usize]
+            .iter()
+            .collect();
+        assert_eq!(got, "Málaga");
     }
 
     #[test]

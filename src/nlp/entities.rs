@@ -416,9 +416,11 @@ impl EntityTagger {
     }
 }
 
-/// Which gold labels can be trusted. Name-only data (e.g. wikigold) leaves common nouns,
-/// pronouns and possessive "'s" unannotated although GUM marks them as (part of) mentions,
-/// so there only name tokens and tokens that never belong to a mention count.
+/// Which gold labels can be trusted. Name-only data (e.g. the teacher's silver names)
+/// leaves common nouns, pronouns and possessive "'s" unannotated although GUM marks them as
+/// (part of) mentions, so there only name tokens, tokens that never belong to a mention, and
+/// proper nouns left out of every name count: the annotator saw those and said "no name",
+/// which is what teaches the tagger that not every capitalised word is one.
 fn known_labels(s: &GoldSentence, w: &[WordFeats], tags: &[Upos], gold: &[usize]) -> Vec<bool> {
     if !s.names_only {
         return vec![true; gold.len()];
@@ -427,6 +429,7 @@ fn known_labels(s: &GoldSentence, w: &[WordFeats], tags: &[Upos], gold: &[usize]
     (0..gold.len())
         .map(|i| {
             gold[i] != 0
+                || tags[i] == Upos::Propn
                 || (matches!(
                     tags[i],
                     Upos::Verb

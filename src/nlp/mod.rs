@@ -12,6 +12,7 @@ pub mod entities;
 pub(crate) mod features;
 pub mod parser;
 pub(crate) mod perceptron;
+pub mod places;
 pub mod tagger;
 pub mod tokenize;
 

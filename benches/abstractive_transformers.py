@@ -23,11 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
 import time
 from pathlib import Path
+
+from process_memory import peak_rss_mib, rss_mib
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -35,11 +36,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared/data/summarization/dev.jsonl"
-
-
-def peak_rss_mib() -> float:
-    # ru_maxrss is in KiB on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def load_articles(path: Path, n: int) -> list[str]:
@@ -99,7 +95,7 @@ def main(argv: list[str]) -> int:
     summarizer = pipeline("summarization", model=str(args.model_dir),
                           tokenizer=str(args.model_dir), framework="pt", device=-1)
     load_s = time.perf_counter() - start
-    rss_after_load = peak_rss_mib()
+    rss_after_load, peak_at_load = rss_mib(), peak_rss_mib()
     tokenizer = summarizer.tokenizer
     max_input = summarizer.model.config.max_position_embeddings
     input_tokens = [len(tokenizer(a, truncation=True, max_length=max_input)["input_ids"])
@@ -155,6 +151,7 @@ def main(argv: list[str]) -> int:
             "per_batch": latency_stats([t for t, _ in batched]),
         },
         "rss_after_load_mib": round(rss_after_load, 1),
+        "peak_rss_at_load_mib": round(peak_at_load, 1),
         "peak_rss_mib": round(peak_rss_mib(), 1),
     }
     print(json.dumps(result, indent=2))

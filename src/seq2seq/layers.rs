@@ -24,12 +24,31 @@ impl Linear {
     /// `{prefix}.weight`, and `{prefix}.bias` when the file has one (T5 has none), quantized
     /// when the weights are read for int8.
     pub fn load(weights: &Weights, prefix: &str) -> Result<Linear, Seq2SeqError> {
-        let bias_name = format!("{prefix}.bias");
-        let weight = weights.get(&format!("{prefix}.weight"))?;
-        let bias = weights
-            .contains(&bias_name)
-            .then(|| weights.get(&bias_name))
-            .transpose()?;
+        Linear::load_stacked(weights, &[prefix])
+    }
+
+    /// The layers `prefixes` as one, their outputs side by side (keys and values in one
+    /// product: one pass over the input and one kernel call instead of two).
+    pub fn load_stacked(weights: &Weights, prefixes: &[&str]) -> Result<Linear, Seq2SeqError> {
+        let mut parts = Vec::new();
+        let mut biases = Vec::new();
+        for prefix in prefixes {
+            parts.push(weights.get(&format!("{prefix}.weight"))?);
+            let bias_name = format!("{prefix}.bias");
+            if weights.contains(&bias_name) {
+                biases.push(weights.get(&bias_name)?);
+            }
+        }
+        let weight = if parts.len() == 1 { parts.remove(0) } else { Tensor::cat(&parts, 0) };
+        let bias = match biases.len() {
+            0 => None,
+            n if n == prefixes.len() => Some(if n == 1 { biases.remove(0) } else { Tensor::cat(&biases, 0) }),
+            _ => {
+                return Err(Seq2SeqError::Config(format!(
+                    "of {prefixes:?} only some have a bias; stacked layers need all or none"
+                )))
+            }
+        };
         let product = if weights.int8() {
             Product::Int8(PackedInt8::new(&Int8Rows::quantize(&weight), bias.as_ref()))
         } else {
@@ -200,8 +219,8 @@ pub struct KeyValues {
 /// and Some(1.0) for T5, which folds the scaling into its initialisation.
 pub struct Attention {
     q: Linear,
-    k: Linear,
-    v: Linear,
+    /// Keys and values stacked (see [`Linear::load_stacked`]).
+    kv: Linear,
     out: Linear,
     heads: i64,
     scale: Option<f64>,
@@ -215,12 +234,11 @@ impl Attention {
         heads: i64,
         scale: Option<f64>,
     ) -> Result<Attention, Seq2SeqError> {
-        let [q, k, v, out] = names.map(|name| Linear::load(weights, &format!("{prefix}.{name}")));
+        let [q, k, v, out] = names.map(|name| format!("{prefix}.{name}"));
         Ok(Attention {
-            q: q?,
-            k: k?,
-            v: v?,
-            out: out?,
+            q: Linear::load(weights, &q)?,
+            kv: Linear::load_stacked(weights, &[&k, &v])?,
+            out: Linear::load(weights, &out)?,
             heads,
             scale,
         })
@@ -256,9 +274,11 @@ impl Attention {
 
     /// Projects `source` (batch, length, width) to keys and values.
     pub fn key_values(&self, source: &Tensor) -> KeyValues {
+        let [keys, values] = <[Tensor; 2]>::try_from(self.kv.forward(source).chunk(2, -1))
+            .expect("keys and values are stacked in two halves");
         KeyValues {
-            keys: self.split_heads(self.k.forward(source)).contiguous(),
-            values: self.split_heads(self.v.forward(source)).contiguous(),
+            keys: self.split_heads(keys).contiguous(),
+            values: self.split_heads(values).contiguous(),
         }
     }
 

@@ -57,14 +57,20 @@ fn main() {
         let (mut mean_sum, mut scale_sum, mut max_diff) = (0.0, 0.0, 0f64);
         let (mut agree, mut positions, mut identical) = (0i64, 0i64, 0);
         for body in &bodies {
-            let window = plan_chunks(body, budget, |s| float.count_tokens(s)).into_iter().next().unwrap_or_default();
+            let window = plan_chunks(body, budget, |s| float.count_tokens(s))
+                .into_iter()
+                .next()
+                .unwrap_or_default();
             let input = float.encode(&window);
             let reference = float.generate_ids(&input, &params).expect("float32 generation");
             let quantized = int8.generate_ids(&input, &params).expect("int8 generation");
             identical += usize::from(reference == quantized);
             // Logits for every position after the start token that the output has.
             let fed = &reference[..reference.len() - 1];
-            let (a, b) = (float.teacher_forced_logits(&input, fed), int8.teacher_forced_logits(&input, fed));
+            let (a, b) = (
+                float.teacher_forced_logits(&input, fed),
+                int8.teacher_forced_logits(&input, fed),
+            );
             let diff = (&a - &b).abs();
             mean_sum += f64::try_from(diff.mean(Kind::Double)).unwrap() * fed.len() as f64;
             scale_sum += f64::try_from(a.abs().mean(Kind::Double)).unwrap() * fed.len() as f64;

@@ -33,7 +33,11 @@ async fn run(args: &Args, articles: &[String], max_batch: usize) -> (f64, Vec<f6
         "--request-timeout-secs".into(),
         "3600".into(),
         "--quantize".into(),
-        args.quantize.to_possible_value().expect("a named value").get_name().into(),
+        args.quantize
+            .to_possible_value()
+            .expect("a named value")
+            .get_name()
+            .into(),
     ];
     let server = bench_server::start(&flags).await;
     let client = server.client.clone();

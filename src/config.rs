@@ -809,7 +809,16 @@ mod tests {
         ));
         let bart = concat!(env!("CARGO_MANIFEST_DIR"), "/models/fixtures/bart-tiny");
         assert!(matches!(
-            validate(&["newsgist", "serve", "--model-dir", bart, "--device", "cuda:0", "--quantize", "int8"]),
+            validate(&[
+                "newsgist",
+                "serve",
+                "--model-dir",
+                bart,
+                "--device",
+                "cuda:0",
+                "--quantize",
+                "int8"
+            ]),
             Err(ConfigError::Model(ModelError::Int8OnGpu))
         ));
     }
@@ -821,7 +830,17 @@ mod tests {
         let t5 = concat!(env!("CARGO_MANIFEST_DIR"), "/models/fixtures/t5-tiny");
         let plain = validate(&["newsgist", "serve", "--model-dir", bart]).unwrap();
         assert_eq!(plain.profiles[0].quantization, Quantization::None);
-        let int8 = validate(&["newsgist", "serve", "--model-dir", bart, "--model-dir", t5, "--quantize", "int8"]).unwrap();
+        let int8 = validate(&[
+            "newsgist",
+            "serve",
+            "--model-dir",
+            bart,
+            "--model-dir",
+            t5,
+            "--quantize",
+            "int8",
+        ])
+        .unwrap();
         assert!(int8.profiles.iter().all(|p| p.quantization == Quantization::Int8));
     }
 

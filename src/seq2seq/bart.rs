@@ -177,8 +177,8 @@ impl Bart {
         let shared = Embedding::load(
             weights,
             &[
-            "model.shared.weight",
-            "model.encoder.embed_tokens.weight",
+                "model.shared.weight",
+                "model.encoder.embed_tokens.weight",
                 "model.decoder.embed_tokens.weight",
             ],
         )?;

@@ -42,7 +42,8 @@ impl Int8Rows {
     /// Rows `ids` (any shape) as float32, shaped `ids.size() + [columns]` (embedding lookup).
     pub fn rows(&self, ids: &Tensor) -> Tensor {
         let flat = ids.reshape([-1]);
-        let rows = self.values.index_select(0, &flat).to_kind(Kind::Float) * self.scales.index_select(0, &flat).unsqueeze(1);
+        let rows =
+            self.values.index_select(0, &flat).to_kind(Kind::Float) * self.scales.index_select(0, &flat).unsqueeze(1);
         let mut shape = ids.size();
         shape.push(self.values.size()[1]);
         rows.view(shape.as_slice())
@@ -123,7 +124,8 @@ mod tests {
         let packed = PackedInt8::new(&Int8Rows::quantize(&weight), Some(&bias));
         let approx = packed.forward(&x);
         assert_eq!(approx.size(), vec![3, 5, 96]);
-        let relative = f64::try_from((&approx - &exact).abs().mean(Kind::Float) / exact.abs().mean(Kind::Float)).unwrap();
+        let relative =
+            f64::try_from((&approx - &exact).abs().mean(Kind::Float) / exact.abs().mean(Kind::Float)).unwrap();
         assert!(relative < 0.02, "relative error {relative}");
         // Without a bias the zero-bias path gives the same product less the bias.
         let unbiased = PackedInt8::new(&Int8Rows::quantize(&weight), None).forward(&x);

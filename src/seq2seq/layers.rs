@@ -39,10 +39,18 @@ impl Linear {
                 biases.push(weights.get(&bias_name)?);
             }
         }
-        let weight = if parts.len() == 1 { parts.remove(0) } else { Tensor::cat(&parts, 0) };
+        let weight = if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Tensor::cat(&parts, 0)
+        };
         let bias = match biases.len() {
             0 => None,
-            n if n == prefixes.len() => Some(if n == 1 { biases.remove(0) } else { Tensor::cat(&biases, 0) }),
+            n if n == prefixes.len() => Some(if n == 1 {
+                biases.remove(0)
+            } else {
+                Tensor::cat(&biases, 0)
+            }),
             _ => {
                 return Err(Seq2SeqError::Config(format!(
                     "of {prefixes:?} only some have a bias; stacked layers need all or none"

@@ -8,7 +8,10 @@
 //! decoder steps multiply in the order MKL is fastest at for a few rows; weights are read from
 //! safetensors one tensor at a time. `layers.rs` says why each choice was made.
 //!
-//! Outputs are held to transformers 4.44's token for token (tests/parity.rs).
+//! Outputs are held to transformers 4.44's token for token (tests/parity.rs). With
+//! `Quantization::Int8` the linear layers and the token embeddings hold int8 weights
+//! (`int8.rs`); that trades exact parity for memory and speed, and is off unless asked for.
+//! `profile.rs` times each generation stage for the abstractive bench.
 
 mod bart;
 mod int8;
@@ -329,7 +332,10 @@ impl Seq2SeqModel {
     pub fn teacher_forced_logits(&self, input: &[i64], decoder_ids: &[i64]) -> Tensor {
         let _no_grad = tch::no_grad_guard();
         let mut state = self.start(&[input.to_vec()]);
-        let rows: Vec<Tensor> = decoder_ids.iter().map(|&token| self.step(&[token], &mut state)).collect();
+        let rows: Vec<Tensor> = decoder_ids
+            .iter()
+            .map(|&token| self.step(&[token], &mut state))
+            .collect();
         Tensor::cat(&rows, 0)
     }
 }
@@ -380,14 +386,55 @@ mod tests {
         assert!(SpecialTokens::read(&bad, &none, Architecture::Bart).is_err());
     }
 
-    fn tiny_bart() -> Seq2SeqModel {
+    fn tiny_bart_dir() -> PathBuf {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/fixtures/bart-tiny");
         assert!(
             dir.join("model.safetensors").is_file(),
             "{} is missing: run `make setup` (models/make_fixtures.py)",
             dir.display()
         );
-        Seq2SeqModel::load(&dir, Architecture::Bart, Placement::CPU, Quantization::None).unwrap()
+        dir
+    }
+
+    fn tiny_bart() -> Seq2SeqModel {
+        Seq2SeqModel::load(&tiny_bart_dir(), Architecture::Bart, Placement::CPU, Quantization::None).unwrap()
+    }
+
+    #[test]
+    fn int8_weights_generate_well_formed_sequences_and_are_refused_off_cpu() {
+        let int8 =
+            Seq2SeqModel::load(&tiny_bart_dir(), Architecture::Bart, Placement::CPU, Quantization::Int8).unwrap();
+        let settings = SearchSettings {
+            num_beams: 3,
+            min_length: 4,
+            max_length: 12,
+            no_repeat_ngram_size: 3,
+            length_penalty: 1.0,
+            early_stopping: true,
+        };
+        let input: Vec<i64> = (3..40).collect();
+        for output in int8
+            .generate(&[input.clone(), input[..20].to_vec()], &settings)
+            .unwrap()
+        {
+            assert_eq!(output[0], int8.tokens.decoder_start_token_id);
+            assert!(
+                (settings.min_length..=settings.max_length).contains(&output.len()),
+                "{output:?}"
+            );
+        }
+        // Teacher forcing gives one finite row of logits per fed token.
+        let logits = int8.teacher_forced_logits(&input, &[2, 0, 7]);
+        assert_eq!(logits.size()[0], 3);
+        assert!(bool::try_from(logits.isfinite().all()).unwrap());
+        let gpu = Placement {
+            device: crate::models::Device::Cuda(0),
+            half: false,
+        };
+        let err = Seq2SeqModel::load(&tiny_bart_dir(), Architecture::Bart, gpu, Quantization::Int8)
+            .err()
+            .expect("int8 is CPU only");
+        assert!(err.to_string().contains("CPU"), "{err}");
     }
 
     #[test]

@@ -58,10 +58,13 @@ impl AbstractiveModel {
             what: what(),
             source: source.into(),
         })?;
-        let model = Seq2SeqModel::load(dir, profile.architecture, placement, profile.quantization).map_err(|source| ModelError::Load {
-            what: what(),
-            source: source.into(),
-        })?;
+        let model =
+            Seq2SeqModel::load(dir, profile.architecture, placement, profile.quantization).map_err(|source| {
+                ModelError::Load {
+                    what: what(),
+                    source: source.into(),
+                }
+            })?;
         Ok(AbstractiveModel {
             profile: profile.clone(),
             tokenizer,

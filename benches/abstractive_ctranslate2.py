@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from process_memory import peak_rss_mib, rss_mib
+from bench_common import latency_stats, memory_fields, peak_rss_mib, rss_mib
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -55,15 +55,6 @@ def converted(model_dir: Path, compute_type: str) -> Path:
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     partial.rename(out)
     return out
-
-
-def latency_stats(seconds: list[float]) -> dict:
-    ordered = sorted(seconds)
-    return {
-        "mean_ms": round(1000 * statistics.fmean(ordered), 1),
-        "p50_ms": round(1000 * ordered[len(ordered) // 2], 1),
-        "max_ms": round(1000 * ordered[-1], 1),
-    }
 
 
 def main(argv: list[str]) -> int:
@@ -138,9 +129,7 @@ def main(argv: list[str]) -> int:
                     "per_article": latency_stats(single)},
         "batched": {"batch_size": args.batch_size,
                     "s_per_article": round(sum(batched) / len(sources), 3)},
-        "rss_after_load_mib": round(rss_after_load, 1),
-        "peak_rss_at_load_mib": round(peak_at_load, 1),
-        "peak_rss_mib": round(peak_rss_mib(), 1),
+        **memory_fields(rss_after_load, peak_at_load),
     }
     print(json.dumps(result, indent=2))
     return 0

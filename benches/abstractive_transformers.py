@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from process_memory import peak_rss_mib, rss_mib
+from bench_common import latency_stats, memory_fields, peak_rss_mib, rss_mib
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -50,20 +50,6 @@ def load_articles(path: Path, n: int) -> list[str]:
     if len(bodies) < n:
         raise SystemExit(f"only {len(bodies)} cnndm articles in {path}, asked for {n}")
     return bodies
-
-
-def latency_stats(seconds: list[float]) -> dict:
-    ordered = sorted(seconds)
-
-    def pct(p: float) -> float:
-        return ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))]
-
-    return {
-        "mean_ms": round(1000 * statistics.fmean(ordered), 1),
-        "p50_ms": round(1000 * pct(0.5), 1),
-        "p90_ms": round(1000 * pct(0.9), 1),
-        "max_ms": round(1000 * ordered[-1], 1),
-    }
 
 
 def main(argv: list[str]) -> int:
@@ -150,9 +136,7 @@ def main(argv: list[str]) -> int:
             "per_article_mean_ms": round(1000 * batched_total / len(articles), 1),
             "per_batch": latency_stats([t for t, _ in batched]),
         },
-        "rss_after_load_mib": round(rss_after_load, 1),
-        "peak_rss_at_load_mib": round(peak_at_load, 1),
-        "peak_rss_mib": round(peak_rss_mib(), 1),
+        **memory_fields(rss_after_load, peak_at_load),
     }
     print(json.dumps(result, indent=2))
     return 0

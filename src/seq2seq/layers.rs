@@ -3,53 +3,130 @@
 
 use tch::{Device, Kind, Tensor};
 
-use super::{weights::Weights, Seq2SeqError};
+use super::{
+    int8::{Int8Rows, PackedInt8},
+    weights::Weights,
+    Seq2SeqError,
+};
 
 pub struct Linear {
-    weight: Tensor,
-    bias: Option<Tensor>,
+    product: Product,
+}
+
+/// How a linear layer multiplies: by its float weight, or by int8 weights (CPU, `--quantize
+/// int8`, see int8.rs).
+enum Product {
+    Float { weight: Tensor, bias: Option<Tensor> },
+    Int8(PackedInt8),
 }
 
 impl Linear {
-    /// `{prefix}.weight`, and `{prefix}.bias` when the file has one (T5 has none).
+    /// `{prefix}.weight`, and `{prefix}.bias` when the file has one (T5 has none), quantized
+    /// when the weights are read for int8.
     pub fn load(weights: &Weights, prefix: &str) -> Result<Linear, Seq2SeqError> {
-        let bias_name = format!("{prefix}.bias");
-        Ok(Linear {
-            weight: weights.get(&format!("{prefix}.weight"))?,
-            bias: weights
-                .contains(&bias_name)
-                .then(|| weights.get(&bias_name))
-                .transpose()?,
-        })
+        Linear::load_stacked(weights, &[prefix])
     }
 
-    /// An output layer over a weight the model shares (tied token embeddings).
-    pub fn tied(weight: &Tensor, bias: Option<Tensor>) -> Linear {
-        Linear {
-            weight: weight.shallow_clone(),
-            bias,
+    /// The layers `prefixes` as one, their outputs side by side (keys and values in one
+    /// product: one pass over the input and one kernel call instead of two).
+    pub fn load_stacked(weights: &Weights, prefixes: &[&str]) -> Result<Linear, Seq2SeqError> {
+        let mut parts = Vec::new();
+        let mut biases = Vec::new();
+        for prefix in prefixes {
+            parts.push(weights.get(&format!("{prefix}.weight"))?);
+            let bias_name = format!("{prefix}.bias");
+            if weights.contains(&bias_name) {
+                biases.push(weights.get(&bias_name)?);
+            }
         }
+        let weight = if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Tensor::cat(&parts, 0)
+        };
+        let bias = match biases.len() {
+            0 => None,
+            n if n == prefixes.len() => Some(if n == 1 {
+                biases.remove(0)
+            } else {
+                Tensor::cat(&biases, 0)
+            }),
+            _ => {
+                return Err(Seq2SeqError::Config(format!(
+                    "of {prefixes:?} only some have a bias; stacked layers need all or none"
+                )))
+            }
+        };
+        let product = if weights.int8() {
+            Product::Int8(PackedInt8::new(&Int8Rows::quantize(&weight), bias.as_ref()))
+        } else {
+            Product::Float { weight, bias }
+        };
+        Ok(Linear { product })
     }
 
     pub fn forward(&self, x: &Tensor) -> Tensor {
+        let (weight, bias) = match &self.product {
+            Product::Int8(packed) => return packed.forward(x),
+            Product::Float { weight, bias } => (weight, bias.as_ref()),
+        };
         let size = x.size();
         let (&width, leading) = size.split_last().expect("inputs have a feature axis");
         let rows: i64 = leading.iter().product();
-        if rows > FEW_ROWS || self.weight.device() != Device::Cpu {
-            return x.linear(&self.weight, self.bias.as_ref());
+        if rows > FEW_ROWS || weight.device() != Device::Cpu {
+            return x.linear(weight, bias);
         }
         // With a handful of rows (decoder steps), MKL's GEMM is up to 4x faster computing
         // (W x^T)^T than x W^T: measured 8.1 ms against 36.9 ms for BART-large's output layer
         // with 4 rows on two cores. (The sums are ordered differently from transformers'
         // `linear`; the parity goldens hold with it.)
         let flat_t = x.reshape([rows, width]).tr();
-        let product = match &self.bias {
-            Some(bias) => bias.unsqueeze(1).addmm(&self.weight, &flat_t),
-            None => self.weight.mm(&flat_t),
+        let product = match bias {
+            Some(bias) => bias.unsqueeze(1).addmm(weight, &flat_t),
+            None => weight.mm(&flat_t),
         };
         let mut shape = leading.to_vec();
-        shape.push(self.weight.size()[0]);
+        shape.push(weight.size()[0]);
         product.tr().reshape(shape)
+    }
+}
+
+/// A token embedding table, which tied models also use as their output layer.
+pub enum Embedding {
+    Float(Tensor),
+    /// Quantized once, for the lookups and the output layer alike.
+    Int8(Int8Rows),
+}
+
+impl Embedding {
+    /// The table `name` (or the first of several names, see [`Weights::first_of`]).
+    pub fn load(weights: &Weights, names: &[&str]) -> Result<Embedding, Seq2SeqError> {
+        let table = weights.first_of(names)?;
+        Ok(if weights.int8() {
+            Embedding::Int8(Int8Rows::quantize(&table))
+        } else {
+            Embedding::Float(table)
+        })
+    }
+
+    /// Rows `ids` (batch, length) -> (batch, length, width).
+    pub fn lookup(&self, ids: &Tensor) -> Tensor {
+        match self {
+            Embedding::Float(table) => embed(table, ids),
+            Embedding::Int8(table) => table.rows(ids),
+        }
+    }
+
+    /// An output layer tied to this table, plus `bias` (BART's `final_logits_bias`).
+    pub fn tied_output(&self, bias: Option<Tensor>) -> Linear {
+        let product = match self {
+            Embedding::Float(table) => Product::Float {
+                weight: table.shallow_clone(),
+                bias,
+            },
+            Embedding::Int8(table) => Product::Int8(PackedInt8::new(table, bias.as_ref())),
+        };
+        Linear { product }
     }
 }
 
@@ -150,8 +227,8 @@ pub struct KeyValues {
 /// and Some(1.0) for T5, which folds the scaling into its initialisation.
 pub struct Attention {
     q: Linear,
-    k: Linear,
-    v: Linear,
+    /// Keys and values stacked (see [`Linear::load_stacked`]).
+    kv: Linear,
     out: Linear,
     heads: i64,
     scale: Option<f64>,
@@ -165,12 +242,11 @@ impl Attention {
         heads: i64,
         scale: Option<f64>,
     ) -> Result<Attention, Seq2SeqError> {
-        let [q, k, v, out] = names.map(|name| Linear::load(weights, &format!("{prefix}.{name}")));
+        let [q, k, v, out] = names.map(|name| format!("{prefix}.{name}"));
         Ok(Attention {
-            q: q?,
-            k: k?,
-            v: v?,
-            out: out?,
+            q: Linear::load(weights, &q)?,
+            kv: Linear::load_stacked(weights, &[&k, &v])?,
+            out: Linear::load(weights, &out)?,
             heads,
             scale,
         })
@@ -206,9 +282,11 @@ impl Attention {
 
     /// Projects `source` (batch, length, width) to keys and values.
     pub fn key_values(&self, source: &Tensor) -> KeyValues {
+        let [keys, values] = <[Tensor; 2]>::try_from(self.kv.forward(source).chunk(2, -1))
+            .expect("keys and values are stacked in two halves");
         KeyValues {
-            keys: self.split_heads(self.k.forward(source)).contiguous(),
-            values: self.split_heads(self.v.forward(source)).contiguous(),
+            keys: self.split_heads(keys).contiguous(),
+            values: self.split_heads(values).contiguous(),
         }
     }
 

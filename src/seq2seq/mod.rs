@@ -8,10 +8,15 @@
 //! decoder steps multiply in the order MKL is fastest at for a few rows; weights are read from
 //! safetensors one tensor at a time. `layers.rs` says why each choice was made.
 //!
-//! Outputs are held to transformers 4.44's token for token (tests/parity.rs).
+//! Outputs are held to transformers 4.44's token for token (tests/parity.rs). With
+//! `Quantization::Int8` the linear layers and the token embeddings hold int8 weights
+//! (`int8.rs`); that trades exact parity for memory and speed, and is off unless asked for.
+//! `profile.rs` times each generation stage for the abstractive bench.
 
 mod bart;
+mod int8;
 mod layers;
+mod profile;
 pub mod search;
 mod t5;
 mod weights;
@@ -22,8 +27,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use tch::{Device, Kind, Tensor};
 
-use crate::models::{Architecture, Placement};
+use crate::models::{Architecture, Placement, Quantization};
 use layers::KeyValues;
+pub use profile::StageTimes;
+use profile::{Stage, StageClock};
 pub use search::SearchSettings;
 use weights::Weights;
 
@@ -125,12 +132,23 @@ pub struct Seq2SeqModel {
     network: Network,
     tokens: SpecialTokens,
     device: Device,
+    clock: StageClock,
 }
 
 impl Seq2SeqModel {
     /// Loads config.json (and generation_config.json when present) and model.safetensors
-    /// from `dir`.
-    pub fn load(dir: &Path, architecture: Architecture, placement: Placement) -> Result<Seq2SeqModel, Seq2SeqError> {
+    /// from `dir`, quantizing the weights as `quantization` says.
+    pub fn load(
+        dir: &Path,
+        architecture: Architecture,
+        placement: Placement,
+        quantization: Quantization,
+    ) -> Result<Seq2SeqModel, Seq2SeqError> {
+        if quantization == Quantization::Int8 && (placement.tch_device() != Device::Cpu || placement.half) {
+            return Err(Seq2SeqError::Config(
+                "int8 weights run on CPU in float32 only (fbgemm kernels)".into(),
+            ));
+        }
         if architecture == Architecture::T5 && placement.kind() == Kind::Half {
             // transformers keeps T5's feed-forward output layer in float32 because float16
             // overflows there; this implementation does not, so it refuses rather than emit NaN.
@@ -154,7 +172,12 @@ impl Seq2SeqModel {
         let generation = read("generation_config.json")?.unwrap_or(Value::Null);
         let tokens = SpecialTokens::read(&config, &generation, architecture)?;
         let parse_error = |e: serde_json::Error| Seq2SeqError::Config(format!("{}/config.json: {e}", dir.display()));
-        let weights = Weights::open(&dir.join("model.safetensors"), placement.tch_device(), placement.kind())?;
+        let weights = Weights::open(
+            &dir.join("model.safetensors"),
+            placement.tch_device(),
+            placement.kind(),
+            quantization,
+        )?;
         let network = match architecture {
             Architecture::Bart | Architecture::Pegasus => {
                 let config = bart::BartConfig::deserialize(&config).map_err(parse_error)?;
@@ -174,15 +197,16 @@ impl Seq2SeqModel {
             network,
             tokens,
             device: placement.tch_device(),
+            clock: StageClock::default(),
         })
     }
 
     /// Encodes padded `ids` (batch, length) with their 0/1 `mask`.
     fn encode(&self, ids: &Tensor, mask: &Tensor) -> Tensor {
-        match &self.network {
+        self.clock.time(Stage::Encoder, || match &self.network {
             Network::Bart(net) => net.encode(ids, mask),
             Network::T5(net) => net.encode(ids, mask),
-        }
+        })
     }
 
     /// Encoder states of `inputs`, padded to the longest (zero rows, which `mask` hides from
@@ -228,10 +252,10 @@ impl Seq2SeqModel {
     fn start(&self, inputs: &[Vec<i64>]) -> DecoderState {
         let mask = padding_mask(inputs).to_device(self.device);
         let encoded = self.encode_padded(inputs, &mask, self.device != Device::Cpu);
-        let cross = match &self.network {
+        let cross = self.clock.time(Stage::CrossKeyValues, || match &self.network {
             Network::Bart(net) => net.cross_key_values(&encoded),
             Network::T5(net) => net.cross_key_values(&encoded),
-        };
+        });
         DecoderState {
             // One self-attention cache per decoder layer, as there is one cross-attention.
             self_cache: cross.iter().map(|_| None).collect(),
@@ -245,12 +269,29 @@ impl Seq2SeqModel {
     /// latest token.
     fn step(&self, last_tokens: &[i64], state: &mut DecoderState) -> Tensor {
         let tokens = Tensor::from_slice(last_tokens).unsqueeze(1).to_device(self.device);
-        let logits = match &self.network {
+        let hidden = self.clock.time(Stage::DecoderLayers, || match &self.network {
             Network::Bart(net) => net.decode_step(&tokens, state),
             Network::T5(net) => net.decode_step(&tokens, state),
-        };
+        });
         state.position += 1;
-        logits.to_kind(Kind::Float)
+        self.clock
+            .time(Stage::OutputLayer, || match &self.network {
+                Network::Bart(net) => net.logits(&hidden),
+                Network::T5(net) => net.logits(&hidden),
+            })
+            .to_kind(Kind::Float)
+    }
+
+    /// Keeps the self-attention history of `rows` (new row i continues old row rows[i]).
+    fn reorder(&self, state: &mut DecoderState, rows: &[i64]) {
+        self.clock.time(Stage::CacheReorder, || {
+            state.reorder(&Tensor::from_slice(rows).to_device(self.device))
+        });
+    }
+
+    /// Seconds per stage since the last call (see [`StageTimes`]).
+    pub fn take_stage_times(&self) -> StageTimes {
+        self.clock.take()
     }
 
     /// Generates one token sequence per input (decoder start token first, as transformers
@@ -276,8 +317,26 @@ impl Seq2SeqModel {
             return Ok(Vec::new());
         }
         let _no_grad = tch::no_grad_guard();
-        let state = self.start(inputs);
-        Ok(search::run(self, state, inputs.len(), settings))
+        Ok(self.clock.generation(|| {
+            let state = self.start(inputs);
+            search::run(self, state, inputs.len(), settings)
+        }))
+    }
+}
+
+impl Seq2SeqModel {
+    /// The float logits (steps, vocabulary) the model gives each next token while it is fed
+    /// `decoder_ids` (start token first) after encoding `input`: teacher forcing, which
+    /// compares two loadings of one model (float32 and int8) position by position on the
+    /// same prefix.
+    pub fn teacher_forced_logits(&self, input: &[i64], decoder_ids: &[i64]) -> Tensor {
+        let _no_grad = tch::no_grad_guard();
+        let mut state = self.start(&[input.to_vec()]);
+        let rows: Vec<Tensor> = decoder_ids
+            .iter()
+            .map(|&token| self.step(&[token], &mut state))
+            .collect();
+        Tensor::cat(&rows, 0)
     }
 }
 
@@ -327,14 +386,55 @@ mod tests {
         assert!(SpecialTokens::read(&bad, &none, Architecture::Bart).is_err());
     }
 
-    fn tiny_bart() -> Seq2SeqModel {
+    fn tiny_bart_dir() -> PathBuf {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/fixtures/bart-tiny");
         assert!(
             dir.join("model.safetensors").is_file(),
             "{} is missing: run `make setup` (models/make_fixtures.py)",
             dir.display()
         );
-        Seq2SeqModel::load(&dir, Architecture::Bart, Placement::CPU).unwrap()
+        dir
+    }
+
+    fn tiny_bart() -> Seq2SeqModel {
+        Seq2SeqModel::load(&tiny_bart_dir(), Architecture::Bart, Placement::CPU, Quantization::None).unwrap()
+    }
+
+    #[test]
+    fn int8_weights_generate_well_formed_sequences_and_are_refused_off_cpu() {
+        let int8 =
+            Seq2SeqModel::load(&tiny_bart_dir(), Architecture::Bart, Placement::CPU, Quantization::Int8).unwrap();
+        let settings = SearchSettings {
+            num_beams: 3,
+            min_length: 4,
+            max_length: 12,
+            no_repeat_ngram_size: 3,
+            length_penalty: 1.0,
+            early_stopping: true,
+        };
+        let input: Vec<i64> = (3..40).collect();
+        for output in int8
+            .generate(&[input.clone(), input[..20].to_vec()], &settings)
+            .unwrap()
+        {
+            assert_eq!(output[0], int8.tokens.decoder_start_token_id);
+            assert!(
+                (settings.min_length..=settings.max_length).contains(&output.len()),
+                "{output:?}"
+            );
+        }
+        // Teacher forcing gives one finite row of logits per fed token.
+        let logits = int8.teacher_forced_logits(&input, &[2, 0, 7]);
+        assert_eq!(logits.size()[0], 3);
+        assert!(bool::try_from(logits.isfinite().all()).unwrap());
+        let gpu = Placement {
+            device: crate::models::Device::Cuda(0),
+            half: false,
+        };
+        let err = Seq2SeqModel::load(&tiny_bart_dir(), Architecture::Bart, gpu, Quantization::Int8)
+            .err()
+            .expect("int8 is CPU only");
+        assert!(err.to_string().contains("CPU"), "{err}");
     }
 
     #[test]

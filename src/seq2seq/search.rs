@@ -248,7 +248,7 @@ fn beam(model: &Seq2SeqModel, mut state: DecoderState, inputs: usize, settings: 
         if histories[0].len() >= settings.max_length {
             break;
         }
-        state.reorder(&Tensor::from_slice(&next_rows).to_device(device));
+        model.reorder(&mut state, &next_rows);
     }
     for (input, finished) in finished.iter_mut().enumerate() {
         if done[input] {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use tch::{Kind, Tensor};
 
 use super::{
-    layers::{embed, padding_bias, Activation, Attention, KeyValues, Linear, Norm},
+    layers::{embed, padding_bias, Activation, Attention, Embedding, KeyValues, Linear, Norm},
     weights::Weights,
     DecoderState, Seq2SeqError,
 };
@@ -164,7 +164,7 @@ impl Stack {
 
 pub struct T5 {
     activation: Activation,
-    shared: Tensor,
+    shared: Embedding,
     /// `lm_head`, or `shared` when tied (then hidden states are scaled by `output_scale` first).
     output: Linear,
     output_scale: f64,
@@ -182,9 +182,9 @@ impl T5 {
             Some(act) => (true, act),
             None => (false, config.feed_forward_proj.as_str()),
         };
-        let shared = weights.first_of(&["shared.weight", "encoder.embed_tokens.weight"])?;
+        let shared = Embedding::load(weights, &["shared.weight", "encoder.embed_tokens.weight"])?;
         let output = if config.tie_word_embeddings {
-            Linear::tied(&shared, None)
+            shared.tied_output(None)
         } else {
             Linear::load(weights, "lm_head")?
         };
@@ -217,7 +217,7 @@ impl T5 {
     pub fn encode(&self, ids: &Tensor, attention_mask: &Tensor) -> Tensor {
         let length = ids.size()[1];
         let positions = Tensor::arange(length, (Kind::Int64, ids.device()));
-        let mut x = embed(&self.shared, ids);
+        let mut x = self.shared.lookup(ids);
         let bias = self.position_bias(&self.encoder, &positions, length, true) + padding_bias(attention_mask, x.kind());
         for block in &self.encoder.blocks {
             x = &x + block.self_attention.self_attend(&block.self_norm.forward(&x), &bias);
@@ -241,9 +241,10 @@ impl T5 {
             .collect()
     }
 
+    /// The decoder's output (rows, width) for the next token after `tokens` (rows, 1).
     pub fn decode_step(&self, tokens: &Tensor, state: &mut DecoderState) -> Tensor {
         let position = Tensor::from_slice(&[state.position]).to_device(tokens.device());
-        let mut x = embed(&self.shared, tokens);
+        let mut x = self.shared.lookup(tokens);
         let bias = self
             .position_bias(&self.decoder, &position, state.position + 1, false)
             .to_kind(x.kind());
@@ -257,8 +258,12 @@ impl T5 {
             x = &x + attention.cross_attend(&norm.forward(&x), &state.cross[i], &state.cross_mask);
             x = &x + block.feed_forward.forward(&block.ffn_norm.forward(&x), self.activation);
         }
-        let x = self.decoder.final_norm.forward(&x).squeeze_dim(1);
-        self.output.forward(&(x * self.output_scale))
+        self.decoder.final_norm.forward(&x).squeeze_dim(1)
+    }
+
+    /// Logits (rows, vocabulary) from the decoder's output `hidden` (rows, width).
+    pub fn logits(&self, hidden: &Tensor) -> Tensor {
+        self.output.forward(&(hidden * self.output_scale))
     }
 }
 

@@ -17,6 +17,7 @@ use safetensors::{
 use tch::{Device, Kind, Tensor};
 
 use super::Seq2SeqError;
+use crate::models::Quantization;
 
 /// The tensors of one model.safetensors file, read on demand.
 pub struct Weights {
@@ -27,12 +28,14 @@ pub struct Weights {
     tensors: HashMap<String, TensorInfo>,
     device: Device,
     kind: Kind,
+    quantization: Quantization,
 }
 
 impl Weights {
     /// Opens `path` and reads its header; floating-point tensors are converted to `kind`
-    /// and placed on `device` as they are taken.
-    pub fn open(path: &Path, device: Device, kind: Kind) -> Result<Weights, Seq2SeqError> {
+    /// and placed on `device` as they are taken, and the layers that read them quantize
+    /// their weights as `quantization` says.
+    pub fn open(path: &Path, device: Device, kind: Kind, quantization: Quantization) -> Result<Weights, Seq2SeqError> {
         let bad = |reason: String| Seq2SeqError::Weights {
             path: path.into(),
             reason,
@@ -69,12 +72,18 @@ impl Weights {
             tensors,
             device,
             kind,
+            quantization,
         })
     }
 
     /// The precision and device tensors are converted to.
     pub fn placement(&self) -> (Kind, Device) {
         (self.kind, self.device)
+    }
+
+    /// Whether linear layers and embeddings read from here keep int8 weights.
+    pub fn int8(&self) -> bool {
+        self.quantization == Quantization::Int8
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -139,7 +148,7 @@ mod tests {
             .view([2, 2])
             .to_kind(Kind::Half);
         let path = write(dir.path(), &[("a.weight", half)]);
-        let weights = Weights::open(&path, Device::Cpu, Kind::Float).unwrap();
+        let weights = Weights::open(&path, Device::Cpu, Kind::Float, Quantization::None).unwrap();
         let a = weights.get("a.weight").unwrap();
         assert_eq!(a.kind(), Kind::Float);
         assert_eq!(a.size(), vec![2, 2]);
@@ -156,7 +165,7 @@ mod tests {
             dir.path(),
             &[("a.weight", Tensor::zeros([3], (Kind::Float, Device::Cpu)))],
         );
-        let weights = Weights::open(&path, Device::Cpu, Kind::Float).unwrap();
+        let weights = Weights::open(&path, Device::Cpu, Kind::Float, Quantization::None).unwrap();
         let err = weights.get("model.shared.weight").unwrap_err().to_string();
         assert!(
             err.contains("model.shared.weight") && err.contains("architecture"),
@@ -174,12 +183,12 @@ mod tests {
         let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         let len = file.metadata().unwrap().len();
         file.set_len(len - 16).unwrap();
-        let err = Weights::open(&path, Device::Cpu, Kind::Float)
+        let err = Weights::open(&path, Device::Cpu, Kind::Float, Quantization::None)
             .err()
             .expect("truncated")
             .to_string();
         assert!(err.contains("truncated"), "{err}");
         std::fs::write(&path, b"not a model").unwrap();
-        assert!(Weights::open(&path, Device::Cpu, Kind::Float).is_err());
+        assert!(Weights::open(&path, Device::Cpu, Kind::Float, Quantization::None).is_err());
     }
 }

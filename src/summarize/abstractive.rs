@@ -13,7 +13,7 @@ use rust_tokenizers::tokenizer::TruncationStrategy;
 use crate::{
     models::{require, Architecture, ModelError, ModelProfile, Placement},
     request::AbstractiveParams,
-    seq2seq::{SearchSettings, Seq2SeqError, Seq2SeqModel},
+    seq2seq::{SearchSettings, Seq2SeqError, Seq2SeqModel, StageTimes},
     text::segment::split_sentences,
 };
 
@@ -58,10 +58,13 @@ impl AbstractiveModel {
             what: what(),
             source: source.into(),
         })?;
-        let model = Seq2SeqModel::load(dir, profile.architecture, placement).map_err(|source| ModelError::Load {
-            what: what(),
-            source: source.into(),
-        })?;
+        let model =
+            Seq2SeqModel::load(dir, profile.architecture, placement, profile.quantization).map_err(|source| {
+                ModelError::Load {
+                    what: what(),
+                    source: source.into(),
+                }
+            })?;
         Ok(AbstractiveModel {
             profile: profile.clone(),
             tokenizer,
@@ -71,6 +74,11 @@ impl AbstractiveModel {
 
     pub fn profile(&self) -> &ModelProfile {
         &self.profile
+    }
+
+    /// Seconds per generation stage since the last call (the abstractive bench's profile).
+    pub fn take_stage_times(&self) -> StageTimes {
+        self.model.take_stage_times()
     }
 
     /// Length of `text` in model tokens, without special tokens.
@@ -114,6 +122,12 @@ impl AbstractiveModel {
     pub fn generate_ids(&self, input_ids: &[i64], params: &AbstractiveParams) -> Result<Vec<i64>, Seq2SeqError> {
         let mut outputs = self.generate_ids_batch(&[input_ids.to_vec()], params)?;
         Ok(outputs.pop().unwrap_or_default())
+    }
+
+    /// Next-token logits (steps, vocabulary) along `output_ids` for one tokenised input
+    /// (see [`Seq2SeqModel::teacher_forced_logits`]): the fidelity measure of int8 weights.
+    pub fn teacher_forced_logits(&self, input_ids: &[i64], output_ids: &[i64]) -> tch::Tensor {
+        self.model.teacher_forced_logits(input_ids, output_ids)
     }
 
     /// [`AbstractiveModel::generate_ids`] for several inputs in one batch.

@@ -674,7 +674,12 @@ fn resolve_who(
 fn lead_agent(c: &Analysed, body: &str, last_person: Option<&FactField>, than: u8) -> Option<Option<FactField>> {
     let v = c.view();
     let p = v.parsed_predication().or_else(|| v.headline_predication())?;
-    (v.agency(&p.who) > than).then(|| resolve_who(c, &v, v.bytes(&p.who), body, last_person))
+    let who = (v.agency(&p.who) > than).then(|| resolve_who(c, &v, v.bytes(&p.who), body, last_person))?;
+    // "The city council of Riverside" reduced to its name is a place, not the agent.
+    let place = who
+        .as_ref()
+        .is_some_and(|w| w.entity_type.as_deref() == Some("place") || place::country_of(&w.text).is_some());
+    (!place).then_some(who)
 }
 
 /// Byte range in `body` of the first "Given Surname" (optionally with a middle initial) for
@@ -1021,6 +1026,16 @@ mod tests {
         let place = top.where_.as_ref().expect("a place");
         assert_eq!(place.text, "Lyon");
         assert_eq!(place.normalized.as_deref(), Some("FR"));
+    }
+
+    #[test]
+    fn a_place_is_not_taken_from_the_lead_for_an_organisation() {
+        let a = article(
+            "City council approves new tram line for Riverside",
+            "The city council of Riverside approved a new tram line on Tuesday after a year of debate.",
+        );
+        let who = extract(&a, anchor(), 1)[0].who.clone().map(|w| w.text);
+        assert_ne!(who.as_deref(), Some("Riverside"));
     }
 
     #[test]

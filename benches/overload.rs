@@ -22,6 +22,17 @@ fn percentile(sorted: &[Duration], q: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
+/// One line: how many calls, their rate, and p50/p99 in ms with `decimals` decimals.
+fn print_latencies(label: &str, sorted: &[Duration], seconds: u64, decimals: usize) {
+    println!(
+        "  {label} {} ({:.0}/s): p50 {:.decimals$} ms, p99 {:.decimals$} ms",
+        sorted.len(),
+        sorted.len() as f64 / seconds as f64,
+        percentile(sorted, 0.5),
+        percentile(sorted, 0.99)
+    );
+}
+
 /// A memory figure of the server's /proc status (VmHWM: peak, VmRSS: now), in MB.
 fn memory_mb(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -98,20 +109,8 @@ async fn main() {
         println!(
             "overload round {round}/{rounds}: {CALLERS} callers against --max-pending {MAX_PENDING} --workers 2 for {seconds} s (extractive + key facts)"
         );
-        println!(
-            "  served {} ({:.0}/s): p50 {:.2} ms, p99 {:.2} ms",
-            served.len(),
-            served.len() as f64 / seconds as f64,
-            percentile(&served, 0.5),
-            percentile(&served, 0.99)
-        );
-        println!(
-            "  refused RESOURCE_EXHAUSTED {} ({:.0}/s): p50 {:.3} ms, p99 {:.3} ms",
-            refused.len(),
-            refused.len() as f64 / seconds as f64,
-            percentile(&refused, 0.5),
-            percentile(&refused, 0.99)
-        );
+        print_latencies("served", &served, seconds, 2);
+        print_latencies("refused RESOURCE_EXHAUSTED", &refused, seconds, 3);
         println!(
             "  other errors {other}; server alive: {alive}; server RSS now {:.1} MB, peak {:.1} MB",
             memory_mb(server.id(), "VmRSS:"),

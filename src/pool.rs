@@ -584,28 +584,31 @@ mod tests {
         assert_eq!(sizes[5], 1, "odd requests run alone");
     }
 
+    /// One worker, one request per batch, built (and rebuilt) by `build`.
+    fn one_worker_pool(
+        build: impl Fn(usize) -> Result<Sleeper, String> + Send + Sync + 'static,
+    ) -> WorkerPool<Sleeper> {
+        let config = PoolConfig {
+            workers: 1,
+            max_pending: 4,
+            max_batch: 1,
+            batch_budget: 1,
+        };
+        WorkerPool::start(config, build).unwrap()
+    }
+
     #[tokio::test]
     async fn live_workers_drop_while_a_crashed_worker_is_rebuilt() {
-        let builds = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counter = Arc::clone(&builds);
-        let pool = WorkerPool::start(
-            PoolConfig {
-                workers: 1,
-                max_pending: 4,
-                max_batch: 1,
-                batch_budget: 1,
-            },
-            move |_| {
-                // Every build after the first takes a while, as reloading models does.
-                if counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 {
-                    std::thread::sleep(Duration::from_millis(300));
-                }
-                Ok::<_, String>(Sleeper {
-                    builds: Arc::clone(&counter),
-                })
-            },
-        )
-        .unwrap();
+        let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let pool = one_worker_pool(move |_| {
+            // Every build after the first takes a while, as reloading models does.
+            if counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            Ok(Sleeper {
+                builds: Arc::clone(&counter),
+            })
+        });
         let mut live = pool.live_workers();
         assert_eq!(*live.borrow_and_update(), 1);
         assert!(pool.submit(u64::MAX, None).await.is_err());
@@ -618,28 +621,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_worker_that_cannot_be_rebuilt_counts_as_stuck_until_it_is() {
-        let builds = Arc::new(std::sync::atomic::AtomicU32::new(0));
-        let counter = Arc::clone(&builds);
-        let pool = WorkerPool::start(
-            PoolConfig {
-                workers: 1,
-                max_pending: 4,
-                max_batch: 1,
-                batch_budget: 1,
-            },
-            move |_| {
-                // The first build works; the next ones fail for a while, then one works.
-                let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                if n == 0 || n > REBUILD_ATTEMPTS_BEFORE_STUCK + 5 {
-                    Ok(Sleeper {
-                        builds: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
-                    })
-                } else {
-                    Err(format!("model file gone (attempt {n})"))
-                }
-            },
-        )
-        .unwrap();
+        let counter = std::sync::atomic::AtomicU32::new(0);
+        let pool = one_worker_pool(move |_| {
+            // The first build works; the next ones fail for a while, then one works.
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n == 0 || n > REBUILD_ATTEMPTS_BEFORE_STUCK + 5 {
+                Ok(Sleeper { builds: Arc::default() })
+            } else {
+                Err(format!("model file gone (attempt {n})"))
+            }
+        });
         let mut stuck = pool.stuck_workers();
         assert_eq!(*stuck.borrow_and_update(), 0);
         assert!(pool.submit(u64::MAX, None).await.is_err(), "the worker crashes");

@@ -202,9 +202,8 @@ fn answer_margin(grace: Duration) -> Duration {
 /// answers those still running UNAVAILABLE.
 async fn drain(service: &Service, grace: Duration) {
     service.begin_drain();
-    let finishing = grace
-        .saturating_sub(answer_margin(grace))
-        .saturating_sub(answer_margin(grace));
+    let margin = answer_margin(grace);
+    let finishing = grace.saturating_sub(margin).saturating_sub(margin);
     if tokio::time::timeout(finishing, service.drained()).await.is_ok() {
         return;
     }
@@ -213,10 +212,7 @@ async fn drain(service: &Service, grace: Duration) {
         aborted,
         "grace period ending: requests still running answered UNAVAILABLE"
     );
-    if tokio::time::timeout(answer_margin(grace), service.drained())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(margin, service.drained()).await.is_err() {
         warn!("requests still in flight after the abort");
     }
 }

@@ -1,7 +1,7 @@
 //! Compiles the protobuf API with a pure-Rust compiler (no system `protoc`), keeps the
 //! descriptor set for gRPC server reflection, and, in builds with the `torch` feature, adds
 //! libtorch's directory to the rpath so every binary (server, tests, benches) runs without
-//! `LD_LIBRARY_PATH`.
+//! `LD_LIBRARY_PATH`, and compiles the C++ shim over libtorch's oneDNN linear operators.
 
 use std::{env, path::PathBuf};
 
@@ -22,9 +22,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile_fds(descriptors)?;
 
     println!("cargo:rerun-if-env-changed=LIBTORCH");
-    let with_torch = env::var_os("CARGO_FEATURE_TORCH").is_some();
-    if let (true, Ok(libtorch)) = (with_torch, env::var("LIBTORCH")) {
+    println!("cargo:rerun-if-env-changed=LIBTORCH_CXX11_ABI");
+    if env::var_os("CARGO_FEATURE_TORCH").is_some() {
+        let libtorch = env::var("LIBTORCH").map_err(|_| {
+            "the torch feature needs LIBTORCH (libtorch's directory; scripts/setup.sh writes it to .cargo/config.toml)"
+        })?;
         println!("cargo:rustc-link-arg=-Wl,-rpath,{libtorch}/lib");
+        compile_onednn_linear(&libtorch);
     }
     Ok(())
+}
+
+/// The C++ shim over libtorch's oneDNN linear operators (src/seq2seq/onednn.rs says why),
+/// compiled against the same libtorch headers and C++ ABI as tch's own shim.
+fn compile_onednn_linear(libtorch: &str) {
+    let source = "src/seq2seq/cpp/onednn_linear.cpp";
+    println!("cargo:rerun-if-changed={source}");
+    let abi = env::var("LIBTORCH_CXX11_ABI").unwrap_or_else(|_| "1".into());
+    cc::Build::new()
+        .cpp(true)
+        .pic(true)
+        .std("c++17")
+        .include(format!("{libtorch}/include"))
+        .include(format!("{libtorch}/include/torch/csrc/api/include"))
+        .define("_GLIBCXX_USE_CXX11_ABI", abi.as_str())
+        // libtorch's headers warn about themselves; the shim's own code is a few lines.
+        .warnings(false)
+        .file(source)
+        .compile("newsgist_onednn");
 }

@@ -196,7 +196,7 @@ impl Bart {
             },
             encoder: Stack::load(weights, "model.encoder", config, flavour, false)?,
             decoder: Stack::load(weights, "model.decoder", config, flavour, true)?,
-            output: shared.tied_output(logits_bias),
+            output: shared.tied_output(logits_bias)?,
             shared,
         })
     }

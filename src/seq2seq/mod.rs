@@ -16,6 +16,7 @@
 mod bart;
 mod int8;
 mod layers;
+mod onednn;
 mod profile;
 pub mod search;
 mod t5;

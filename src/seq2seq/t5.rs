@@ -184,7 +184,7 @@ impl T5 {
         };
         let shared = Embedding::load(weights, &["shared.weight", "encoder.embed_tokens.weight"])?;
         let output = if config.tie_word_embeddings {
-            shared.tied_output(None)
+            shared.tied_output(None)?
         } else {
             Linear::load(weights, "lm_head")?
         };

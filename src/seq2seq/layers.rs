@@ -114,7 +114,8 @@ impl Embedding {
 
     /// An output layer tied to this table, plus `bias` (BART's `final_logits_bias`). A
     /// float32 table is packed for oneDNN as a second copy (the lookups read the dense one):
-    /// 206 MB more for BART-large, for an output layer 3 times faster over 12 rows.
+    /// 206 MB more for BART-large, for an output layer that took 3.3 ms instead of 4.7 ms a
+    /// step over 4 beams and 4.9 ms instead of 24.6 ms over 12 rows (MKL on the bench machine).
     pub fn tied_output(&self, bias: Option<Tensor>) -> Result<Linear, Seq2SeqError> {
         let product = match self {
             Embedding::Float(table) => Product::float(table.shallow_clone(), bias)?,

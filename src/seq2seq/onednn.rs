@@ -14,7 +14,7 @@
 //! through libtorch's dispatcher.
 
 use std::{
-    ffi::{c_char, c_int, CStr},
+    ffi::{c_char, CStr},
     sync::OnceLock,
 };
 
@@ -110,9 +110,7 @@ impl PackedLinear {
 fn available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     // SAFETY: a lookup in libtorch's operator registry, which is built when libtorch loads.
-    *AVAILABLE.get_or_init(|| {
-        tch::utils::has_mkldnn() && unsafe { ffi::newsgist_onednn_linear_available() } != c_int::from(0)
-    })
+    *AVAILABLE.get_or_init(|| tch::utils::has_mkldnn() && unsafe { ffi::newsgist_onednn_linear_available() } != 0)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use std::{
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 pub use crate::digest::render::Format as DigestFormat;
+use crate::digest::render::Templates;
 use crate::{
     archive::FileFormat,
     models::{hub, manifest::manifest, Device, ModelError, ModelProfile, Placement, Quantization},
@@ -239,6 +240,10 @@ pub struct EngineArgs {
     /// RESOURCE_EXHAUSTED.
     #[arg(long, env = "NEWSGIST_MAX_DIGESTS", default_value_t = defaults::MAX_DIGESTS)]
     pub max_digests: usize,
+    /// A directory with the newsroom's own digest templates (digest.html.j2, digest.md.j2,
+    /// digest.txt.j2, each optional), used instead of the built-in ones for every digest.
+    #[arg(long, env = "NEWSGIST_DIGEST_TEMPLATES")]
+    pub digest_templates: Option<PathBuf>,
 }
 
 /// What to compute for each article (summarize and batch).
@@ -470,6 +475,8 @@ pub enum ConfigError {
     Model(#[from] ModelError),
     #[error(transparent)]
     Hub(#[from] crate::models::hub::HubError),
+    #[error(transparent)]
+    DigestTemplates(#[from] crate::digest::render::TemplatesError),
     #[error("{0} needs libtorch models, and {hint}", hint = crate::models::BUILT_WITHOUT_TORCH)]
     NeedsTorch(&'static str),
 }
@@ -577,6 +584,8 @@ pub struct EngineConfig {
     pub defaults: RequestDefaults,
     pub limits: RequestLimits,
     pub digest_limits: DigestLimits,
+    /// Templates replacing the built-in ones (`--digest-templates`).
+    pub digest_templates: Templates,
 }
 
 /// Bounds on digests.
@@ -706,6 +715,12 @@ impl EngineArgs {
                 max_articles: self.max_digest_articles,
                 max_concurrent: self.max_digests,
             },
+            digest_templates: self
+                .digest_templates
+                .as_deref()
+                .map(Templates::load)
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
 

@@ -72,8 +72,8 @@ pub struct DigestSubmission {
     pub options: RawDigestOptions,
     /// An abstractive summary per story (from its extractive summary) by the server's model.
     pub abstractive: bool,
-    /// Rendered forms wanted besides the digest itself, each with the user's template (or
-    /// `None` for the built-in one).
+    /// Rendered forms wanted besides the digest itself, each with the caller's template (or
+    /// `None` for the server's `--digest-templates` one, else the built-in one).
     pub renderings: Vec<(Format, Option<String>)>,
 }
 
@@ -371,7 +371,8 @@ impl Service {
         }
         let mut rendered = Vec::with_capacity(submission.renderings.len());
         for (format, template) in submission.renderings {
-            let text = render::render(&digest, format, template.as_deref()).map_err(DigestError::from);
+            let template = template.as_deref().or_else(|| self.config.digest_templates.get(format));
+            let text = render::render(&digest, format, template).map_err(DigestError::from);
             rendered.push((format, text.map_err(ServiceError::from)?));
         }
         Ok(DigestOutcome { digest, rendered })

@@ -241,6 +241,56 @@ async fn bad_digests_get_clear_codes() {
     assert!(empty.stories.is_empty() && empty.articles == 0);
 }
 
+#[tokio::test]
+async fn a_servers_template_directory_renders_its_formats_and_a_broken_one_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("digest.html.j2"),
+        "<table class=\"ours\"><tr><td>{{ title }}</td></tr>{% for story in stories %}<tr><td>{{ story.headline }}</td></tr>{% endfor %}</table>",
+    )
+    .unwrap();
+    let flag = dir.path().to_str().unwrap();
+    let server = TestServer::start(&["--digest-templates", flag]).await;
+    let mut client = DigestServiceClient::new(server.channel().await);
+    let digest = client
+        .build_digest(pb::BuildDigestRequest {
+            options: Some(pb::DigestOptions {
+                title: "Evening <edition>".into(),
+                formats: vec![pb::DigestFormat::Html as i32, pb::DigestFormat::Markdown as i32],
+                ..pb::DigestOptions::default()
+            }),
+            articles: vec![pb::Article {
+                id: "a1".into(),
+                title: "Council passes the budget".into(),
+                body: "The city council passed the budget on Monday. The vote was seven to two.".into(),
+                ..pb::Article::default()
+            }],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .digest
+        .unwrap();
+    let html = &digest.renderings[0].text;
+    assert!(
+        html.contains("class=\"ours\"") && html.contains("Evening &lt;edition&gt;"),
+        "{html}"
+    );
+    assert!(html.contains("Council passes the budget"), "{html}");
+    assert!(!html.contains("max-width: 600px"), "not the built-in template: {html}");
+    let markdown = &digest.renderings[1].text;
+    assert!(
+        markdown.starts_with("# Evening <edition>"),
+        "no file, built-in: {markdown}"
+    );
+
+    std::fs::write(dir.path().join("digest.txt.j2"), "{% for story in %}").unwrap();
+    let output = newsgist(&["serve", "--digest-templates", flag, "--listen", "127.0.0.1:0"]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("digest.txt.j2"), "{stderr}");
+}
+
 fn newsgist(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_newsgist"))
         .args(args)

@@ -79,7 +79,7 @@ pub const DEFAULT_STORY_GAP_HOURS: i64 = 72;
 pub const MAX_STORY_GAP_HOURS: i64 = 24 * 31;
 
 /// The digest: its stories, best first, and what was left out and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Digest {
     pub title: String,
     /// Publication times of the earliest and latest digested article.

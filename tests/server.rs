@@ -437,6 +437,49 @@ async fn abstractive_runs_on_the_tiny_bart_fixture_and_chunks_long_articles() {
     );
 }
 
+/// Two workers, each with its own copy of the model in oneDNN's packed layout, under
+/// concurrent calls that the workers also batch together: every answer is the one the same
+/// request gets alone.
+#[cfg(feature = "torch")]
+#[tokio::test]
+async fn concurrent_abstractive_calls_on_two_workers_match_the_same_calls_alone() {
+    let bart = fixture("bart-tiny");
+    let server = TestServer::start(&["--model-dir", &bart, "--workers", "2", "--max-batch", "4"]).await;
+    let bodies = [
+        "The council approved the budget. Spending will rise.",
+        "Storms closed the coastal road on Tuesday. Crews cleared it by night.",
+        "The museum reopened after a year of repairs. Visitors queued for hours.",
+        "Rail workers agreed a new contract. Strikes planned for May were called off.",
+        "A local team won the regional final. Fans filled the square to celebrate.",
+        "The hospital opened a new wing. It adds forty beds for children.",
+    ];
+    let call = |i: usize, body: &str| {
+        let mut call = request(&format!("c-{i}"), body, &[pb::Output::Abstractive]);
+        call.options.as_mut().unwrap().abstractive = Some(pb::AbstractiveOptions {
+            max_tokens: 16,
+            min_tokens: 4,
+            num_beams: 2,
+            ..Default::default()
+        });
+        call
+    };
+    let mut client = server.client().await;
+    let mut alone = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        let response = client.summarize(call(i, body)).await.unwrap().into_inner();
+        alone.push(response.abstractive.unwrap().text);
+    }
+    let together = futures::future::join_all((0..3).flat_map(|_| bodies.iter().enumerate()).map(|(i, body)| {
+        let mut client = client.clone();
+        let call = call(i, body);
+        async move { (i, client.summarize(call).await.unwrap().into_inner()) }
+    }))
+    .await;
+    for (i, response) in together {
+        assert_eq!(response.abstractive.unwrap().text, alone[i], "request {i}");
+    }
+}
+
 #[cfg(feature = "torch")]
 #[tokio::test]
 async fn semantic_and_hybrid_modes_use_the_bundled_minilm() {

@@ -89,7 +89,8 @@ impl PackedLinear {
         })?;
         Ok(Some(PackedLinear {
             packed,
-            bias: bias.map(|bias| bias.to_kind(Kind::Float).contiguous()),
+            // Float32 like the weight: both are read at the model's precision.
+            bias: bias.map(Tensor::contiguous),
         }))
     }
 
